@@ -1,0 +1,92 @@
+package cache
+
+import (
+	"context"
+	"fmt"
+	"os"
+	"sync"
+	"time"
+)
+
+// Poll interval bounds for Lock. Minting a token takes a TokenRequest round
+// trip, tens to hundreds of milliseconds, so a waiter checks often at first and
+// then every lockPollMax.
+const (
+	lockPollStart = 2 * time.Millisecond
+	lockPollMax   = 25 * time.Millisecond
+)
+
+// Lock takes the exclusive lock for key, waiting until ctx is done. The lock
+// is on <key>.lock, a file separate from the entry because on Windows a locked
+// file cannot be renamed over. Lock creates the cache directory and the lock
+// file if needed.
+//
+// The returned unlock releases the lock and closes the file. It may be called
+// more than once. It does not delete the lock file, because a process waiting
+// on the deleted file and one locking a new file of the same name would both
+// hold "the" lock.
+//
+// When ctx is done first, Lock returns an error that wraps ctx.Err() and names
+// the lock file.
+func (s *Store) Lock(ctx context.Context, key string) (unlock func(), err error) {
+	if !isKey(key) {
+		return nil, fmt.Errorf("lock cache entry: invalid cache key %q: expected 64 lowercase hex digits", key)
+	}
+	if err := s.ensureDir(); err != nil {
+		return nil, err
+	}
+	path := s.lockPath(key)
+	f, err := openLockFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("open cache lock %s: %w", path, err)
+	}
+
+	delay := lockPollStart
+	for {
+		locked, err := tryLockFile(f)
+		if err != nil {
+			_ = f.Close()
+			return nil, fmt.Errorf("lock %s: %w", path, err)
+		}
+		if locked {
+			return unlockOnce(f), nil
+		}
+
+		timer := time.NewTimer(delay)
+		select {
+		case <-ctx.Done():
+			timer.Stop()
+			_ = f.Close()
+			return nil, fmt.Errorf("wait for cache lock %s held by another process: %w", path, ctx.Err())
+		case <-timer.C:
+		}
+		delay = min(2*delay, lockPollMax)
+	}
+}
+
+// tryLock takes the lock for key if it is free, without waiting. It returns
+// a nil unlock when another holder has it.
+func (s *Store) tryLock(key string) (unlock func(), err error) {
+	path := s.lockPath(key)
+	f, err := openLockFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("open cache lock %s: %w", path, err)
+	}
+	locked, err := tryLockFile(f)
+	if err != nil || !locked {
+		_ = f.Close()
+		return nil, err
+	}
+	return unlockOnce(f), nil
+}
+
+func unlockOnce(f *os.File) func() {
+	var once sync.Once
+	return func() {
+		once.Do(func() {
+			// Closing the file releases the lock even if the explicit unlock fails.
+			_ = unlockFile(f)
+			_ = f.Close()
+		})
+	}
+}
