@@ -25,8 +25,8 @@ const (
 )
 
 // The linker's -X flag sets only package-level string variables, and it
-// silently does nothing when the variable is missing. This line stops
-// compiling when main.go renames version, commit or date or changes their type.
+// silently does nothing when the variable is missing. This declaration fails to
+// compile when main.go renames version, commit or date or changes their type.
 var _ = [...]*string{&version, &commit, &date}
 
 // goreleaserConfig is the subset of the GoReleaser v2 schema that these tests
@@ -126,8 +126,8 @@ func loadGoreleaserConfig(t *testing.T) goreleaserConfig {
 // It rejects builds that GoReleaser would expand with defaults or `targets`,
 // because release.mk cannot follow those without reimplementing GoReleaser.
 //
-// NOTE: GoReleaser also drops pairs that Go does not support (darwin/386, for
-// example); this function keeps them, so such a pair shows up as a mismatch.
+// NOTE: GoReleaser also drops pairs that Go does not support, such as
+// darwin/386. This function keeps them, so such a pair shows up as a mismatch.
 func releaseMatrix(builds []goreleaserBuild) ([]string, error) {
 	var pairs []string
 	for _, build := range builds {
@@ -547,7 +547,7 @@ func TestReleaseLinuxPackages(t *testing.T) {
 			}
 			for field, value := range metadata {
 				if strings.TrimSpace(value) == "" {
-					t.Errorf("%s is empty: deb and rpm metadata need it", field)
+					t.Errorf("%s is empty: set it, because the deb and rpm package metadata shows it", field)
 				}
 			}
 
@@ -567,7 +567,7 @@ func TestReleaseLinuxPackages(t *testing.T) {
 func TestReleaseChecksumAndCask(t *testing.T) {
 	config := loadGoreleaserConfig(t)
 
-	// docs/install.md tells users to verify downloads against this file.
+	// docs/install.md names this file in its download verification steps.
 	if config.Checksum.NameTemplate != "checksums.txt" {
 		t.Errorf("checksum name_template = %q, want checksums.txt", config.Checksum.NameTemplate)
 	}
@@ -628,7 +628,7 @@ func configPaths(prefix string, node any) []string {
 func TestReleaseConfigSchemaVersion(t *testing.T) {
 	config := loadGoreleaserConfig(t)
 	if config.Version != 2 {
-		t.Errorf("version = %d, want 2: GoReleaser v2 rejects other schema versions", config.Version)
+		t.Errorf("version = %d, want 2, the schema version that GoReleaser v2 expects", config.Version)
 	}
 
 	data, err := os.ReadFile(goreleaserConfigPath)
