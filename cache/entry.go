@@ -20,7 +20,8 @@ var ErrMiss = errors.New("cache miss")
 var ErrUntrusted = errors.New("untrusted cache entry")
 
 // maxEntrySize bounds the read of one entry file. A ServiceAccount token is
-// about 1 KiB, so any larger file is not an entry this package wrote.
+// typically 1 to 2 KiB, so a file over 64 KiB is not an entry this package
+// wrote.
 const maxEntrySize = 64 << 10
 
 // Entry is one cached token with the Inputs its key was computed from. It

@@ -33,9 +33,9 @@ type Inputs struct {
 }
 
 // Key returns the lowercase hex SHA-256 of FormatVersion and in. Every string
-// is length-prefixed, so no two distinct Inputs share an encoding. Audiences
-// are sorted on a copy, so their order does not matter and the caller's slice
-// is left as it was; nil and empty audiences give the same key.
+// is length-prefixed, so no two distinct Inputs share an encoding. Key sorts a
+// copy of Audiences, so their order does not matter and the caller's slice
+// stays as it was. Nil and empty Audiences give the same key.
 //
 // Adding a field to Inputs requires adding it here and bumping FormatVersion.
 // The key tests check by reflection that every field changes the key.

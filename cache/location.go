@@ -20,7 +20,7 @@ const envCacheDir = "KUBE_SA_TOKEN_CACHE_DIR"
 //  1. flagValue (the --cache-dir flag),
 //  2. $KUBE_SA_TOKEN_CACHE_DIR,
 //  3. $XDG_CACHE_HOME/kube-sa-token, when XDG_CACHE_HOME is absolute (the XDG
-//     Base Directory specification says to ignore a relative value),
+//     Base Directory specification calls a relative value invalid, to be ignored),
 //  4. the platform cache home joined with kube-sa-token: $HOME/.cache on Linux
 //     and other unix systems, $HOME/Library/Caches on macOS, and
 //     %LOCALAPPDATA%\cache on Windows, the same places github.com/adrg/xdg uses.
@@ -63,8 +63,8 @@ func platformCacheHome(getenv func(string) string) (string, bool) {
 		if local := getenv("LOCALAPPDATA"); filepath.IsAbs(local) {
 			return filepath.Join(local, "cache"), true
 		}
-		// adrg/xdg asks the Windows known-folder API, which does not depend
-		// on the environment.
+		// adrg/xdg queries the Windows known-folder API, which does not
+		// depend on the environment.
 		return xdg.CacheHome, filepath.IsAbs(xdg.CacheHome)
 	case "darwin", "ios":
 		home := getenv("HOME")

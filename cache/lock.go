@@ -8,17 +8,17 @@ import (
 	"time"
 )
 
-// Poll interval bounds for Lock. Minting a token takes a TokenRequest round
-// trip, tens to hundreds of milliseconds, so a waiter checks often at first and
-// then every lockPollMax.
+// Poll interval bounds for Lock. Minting a token takes one TokenRequest round
+// trip, usually tens to hundreds of milliseconds, so a waiter polls often at
+// first and then every lockPollMax.
 const (
 	lockPollStart = 2 * time.Millisecond
 	lockPollMax   = 25 * time.Millisecond
 )
 
 // Lock takes the exclusive lock for key, waiting until ctx is done. The lock
-// is on <key>.lock, a file separate from the entry because on Windows a locked
-// file cannot be renamed over. Lock creates the cache directory and the lock
+// is on <key>.lock, a file separate from the entry, because on Windows a
+// rename cannot replace a file that another process has open and locked. Lock creates the cache directory and the lock
 // file if needed.
 //
 // The returned unlock releases the lock and closes the file. It may be called

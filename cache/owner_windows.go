@@ -5,8 +5,9 @@ package cache
 import "io/fs"
 
 // fileOwnershipProblem returns "" on Windows. NTFS ACLs, not the mode bits
-// that Go reports, decide who can read or write a file, and the default cache
-// directory is under %LOCALAPPDATA%, which the user profile keeps private.
+// that Go reports, decide who can read or write a file. The default cache
+// directory is under %LOCALAPPDATA%, in the user profile, which by default only
+// the user, SYSTEM and Administrators can open.
 // TODO: check the owner SID and DACL of the file to match the unix check.
 func fileOwnershipProblem(fs.FileInfo) string {
 	return ""

@@ -10,16 +10,18 @@ import (
 	"time"
 )
 
-// staleFileAge is how old a temp file or an unreadable entry must be before
-// Prune removes it. A Put keeps its temp file for milliseconds, so an hour
+// staleFileAge is the minimum age of a temp file or an unreadable entry that
+// Prune removes. A Put keeps its temp file for milliseconds, so an hour
 // leaves a wide margin for a slow disk.
 const staleFileAge = time.Hour
 
-// Prune removes, from the cache directory, entries whose ExpiresAt is before
-// now minus grace, entries that Get rejects as a miss (corrupt, or written in
-// another format version) and that were last modified more than staleFileAge
-// before now, and temp files older than staleFileAge. It returns the number of
-// files removed. An absent directory is not an error.
+// Prune removes stale files from the cache directory and returns the number
+// it removed. An absent directory is not an error. Stale files are:
+//
+//   - entries whose ExpiresAt is before now minus grace,
+//   - entries that Get rejects as a miss (corrupt, or written in another
+//     format version) last modified more than staleFileAge before now,
+//   - temp files last modified more than staleFileAge before now.
 //
 // Prune is best effort and meant for the miss path. It skips an entry whose
 // lock another process holds, so it never removes an entry that a concurrent

@@ -61,7 +61,7 @@ func writeFile(t *testing.T, path string, data []byte, mode os.FileMode) {
 	if err := os.WriteFile(path, data, mode); err != nil {
 		t.Fatalf("write %s: %v", path, err)
 	}
-	// WriteFile applies the umask; Chmod sets the exact mode the case needs.
+	// WriteFile applies the umask, so Chmod sets the exact mode the case needs.
 	if err := os.Chmod(path, mode); err != nil {
 		t.Fatalf("chmod %s: %v", path, err)
 	}
@@ -242,8 +242,11 @@ func TestGetMissesOnAbsentOrOversized(t *testing.T) {
 	key := sampleInputs().Key()
 
 	_, err := store.Get(key)
-	if !errors.Is(err, ErrMiss) || !errors.Is(err, fs.ErrNotExist) {
-		t.Errorf("Get() of absent entry error = %v, want ErrMiss wrapping fs.ErrNotExist", err)
+	if !errors.Is(err, ErrMiss) {
+		t.Errorf("Get() of absent entry error = %v, want ErrMiss", err)
+	}
+	if !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("Get() of absent entry error = %v, want it to wrap fs.ErrNotExist", err)
 	}
 
 	_, err = New(filepath.Join(t.TempDir(), "never-created")).Get(key)
@@ -258,8 +261,11 @@ func TestGetMissesOnAbsentOrOversized(t *testing.T) {
 
 	writeFile(t, store.entryPath(key), make([]byte, maxEntrySize+1), 0o600)
 	_, err = store.Get(key)
-	if !errors.Is(err, ErrMiss) || !strings.Contains(err.Error(), "more than") {
-		t.Errorf("Get() of oversized entry error = %v, want ErrMiss naming the size limit", err)
+	if !errors.Is(err, ErrMiss) {
+		t.Fatalf("Get() of oversized entry error = %v, want ErrMiss", err)
+	}
+	if !strings.Contains(err.Error(), "more than the 65536") {
+		t.Errorf("Get() of oversized entry error = %q, want it to name the size limit", err)
 	}
 }
 
@@ -311,8 +317,11 @@ func TestPutFailureKeepsOldEntry(t *testing.T) {
 	replacement.Token = "FAKE.JWT.REPLACEMENT"
 	err := store.Put(key, replacement)
 
-	if err == nil || !strings.Contains(err.Error(), "injected failure") {
-		t.Fatalf("Put() error = %v, want the injected failure", err)
+	if err == nil {
+		t.Fatal("Put() error = nil, want the injected failure")
+	}
+	if !strings.Contains(err.Error(), "injected failure") {
+		t.Errorf("Put() error = %q, want the injected failure", err)
 	}
 	if !sawTemp {
 		t.Error("the temp file did not exist when the hook ran")
@@ -352,8 +361,11 @@ func TestPutRejectsInvalidEntries(t *testing.T) {
 			tt.edit(&entry)
 
 			err := store.Put(tt.key, entry)
-			if err == nil || !strings.Contains(err.Error(), tt.wantErr) {
-				t.Fatalf("Put() error = %v, want it to contain %q", err, tt.wantErr)
+			if err == nil {
+				t.Fatalf("Put() error = nil, want one containing %q", tt.wantErr)
+			}
+			if !strings.Contains(err.Error(), tt.wantErr) {
+				t.Errorf("Put() error = %q, want it to contain %q", err, tt.wantErr)
 			}
 			if strings.Contains(err.Error(), "FAKE.JWT.SECRET") {
 				t.Errorf("Put() error = %q contains the token", err)

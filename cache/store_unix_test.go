@@ -9,6 +9,7 @@ import (
 	"strings"
 	"syscall"
 	"testing"
+	"time"
 )
 
 // These tests depend on unix file modes, owners, FIFOs or symbolic links that
@@ -237,5 +238,28 @@ func TestPutFollowsDirSymlinkToOwnDir(t *testing.T) {
 
 	if _, err := os.Stat(filepath.Join(real, key+".json")); err != nil {
 		t.Errorf("entry not in the link target: %v", err)
+	}
+}
+
+func TestPruneKeepsUntrustedEntry(t *testing.T) {
+	store := New(t.TempDir())
+	key, _ := putSample(t, store)
+	if err := os.Chmod(store.entryPath(key), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	old := issuedAt.Add(-48 * time.Hour)
+	if err := os.Chtimes(store.entryPath(key), old, old); err != nil {
+		t.Fatal(err)
+	}
+
+	removed, err := store.Prune(issuedAt.Add(48*time.Hour), time.Hour)
+	if err != nil {
+		t.Fatalf("Prune: %v", err)
+	}
+	if removed != 0 {
+		t.Errorf("Prune() = %d, want 0", removed)
+	}
+	if _, err := os.Lstat(store.entryPath(key)); err != nil {
+		t.Errorf("untrusted entry after Prune: %v", err)
 	}
 }
