@@ -1,0 +1,109 @@
+package bootstrap
+
+import (
+	"errors"
+	"fmt"
+	"regexp"
+	"strings"
+)
+
+// Exit codes, shared by the whole program (documented in README and --help).
+const (
+	ExitFailure      = 1 // any other failure
+	ExitUsage        = 2 // invalid input or usage (also a 400, 409 or 422 answer to the TokenRequest)
+	ExitUnauthorized = 3 // bootstrap credentials rejected (401)
+	ExitForbidden    = 4 // 403
+	ExitNotFound     = 5 // 404: service account or bound object (the message says which)
+	ExitUnreachable  = 6 // API server unreachable or timed out
+)
+
+// Error is a failure with an exit code.
+//
+// Message is the complete text for the user: what failed, on which value, the
+// cause and the fix. Every constructor in this package builds it from redacted
+// text, so it never contains a token. Err is the underlying cause, kept for
+// errors.Is and errors.As. Error() prints Err only when Message is empty,
+// because Err's text may come from client-go or the server and is not redacted.
+type Error struct {
+	Code    int
+	Message string
+	Err     error
+}
+
+func (e *Error) Error() string {
+	if e.Message == "" && e.Err != nil {
+		return e.Err.Error()
+	}
+	return e.Message
+}
+
+func (e *Error) Unwrap() error { return e.Err }
+
+// ExitCode returns Code, or ExitFailure when Code is unset.
+func (e *Error) ExitCode() int {
+	if e.Code == 0 {
+		return ExitFailure
+	}
+	return e.Code
+}
+
+// Usagef formats a usage error (ExitUsage). A %w verb in format wraps its
+// argument as Err. The caller must not pass a token in args.
+func Usagef(format string, args ...any) *Error {
+	return newErrorf(ExitUsage, format, args...)
+}
+
+func newErrorf(code int, format string, args ...any) *Error {
+	formatted := fmt.Errorf(format, args...)
+	return &Error{Code: code, Message: formatted.Error(), Err: errors.Unwrap(formatted)}
+}
+
+// redactor removes secrets from text that is about to reach a message, a
+// warning or a log line.
+type redactor struct {
+	secrets []string // exact values: the bootstrap token, a minted token once known
+}
+
+var (
+	// jwtPattern matches a JSON Web Token: its header is base64url of `{"`,
+	// which always starts with "eyJ".
+	jwtPattern = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)?`)
+
+	// bearerPattern matches an Authorization header value or a curl -H argument.
+	bearerPattern = regexp.MustCompile(`(?i)\bbearer\s+[^\s"',]+`)
+
+	// tokenFieldPattern matches a "token" JSON field, such as status.token in a
+	// TokenRequest body or an ExecCredential.
+	tokenFieldPattern = regexp.MustCompile(`(?i)("token"\s*:\s*")[^"]*`)
+)
+
+const redacted = "<redacted>"
+
+// withSecret returns a copy of r that also removes secret. Values shorter than
+// 4 bytes are ignored, because replacing them would garble ordinary words.
+func (r redactor) withSecret(secret string) redactor {
+	secret = strings.TrimSpace(secret)
+	if len(secret) < 4 {
+		return r
+	}
+	return redactor{secrets: append(append([]string(nil), r.secrets...), secret)}
+}
+
+// String removes every known secret and anything shaped like a token from text.
+func (r redactor) String(text string) string {
+	for _, secret := range r.secrets {
+		text = strings.ReplaceAll(text, secret, redacted)
+	}
+	text = jwtPattern.ReplaceAllString(text, redacted)
+	text = bearerPattern.ReplaceAllString(text, "Bearer "+redacted)
+	text = tokenFieldPattern.ReplaceAllString(text, "${1}"+redacted)
+	return text
+}
+
+// errorText returns err's text, redacted, or "" for a nil error.
+func (r redactor) errorText(err error) string {
+	if err == nil {
+		return ""
+	}
+	return r.String(err.Error())
+}

@@ -1,0 +1,309 @@
+package bootstrap
+
+import (
+	"context"
+	"crypto/tls"
+	"crypto/x509"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"regexp"
+	"strings"
+	"time"
+
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+)
+
+// requestError maps a failed TokenRequest to an *Error with an exit code and
+// a message that names the bootstrap source, namespace/serviceaccount and the
+// fix. The messages for 400, 404 and 409 follow what the API server's
+// TokenRequest handler returns (pkg/registry/core/serviceaccount/storage/token.go
+// in Kubernetes v1.37):
+//   - a missing ServiceAccount or bound object: 404 with details.kind
+//     "serviceaccounts", "pods", "secrets" or "nodes";
+//   - a bound Pod running as another ServiceAccount, an unsupported bound
+//     kind, or Node binding turned off: 400 Bad Request;
+//   - a bound object UID that does not match: 409 Conflict;
+//   - a field outside its range, such as spec.expirationSeconds: 422 Invalid.
+func (c *Client) requestError(ctx context.Context, req TokenRequest, start time.Time, err error) *Error {
+	var malformed *malformedResponseError
+	if errors.As(err, &malformed) {
+		return &Error{Code: ExitFailure, Err: err, Message: fmt.Sprintf(
+			"TokenRequest for %s: the API server %s (%s) sent an %s; check that %s is a Kubernetes API server",
+			req.describe(), c.server, c.describe, malformed.Error(), c.server)}
+	}
+
+	var status apierrors.APIStatus
+	if errors.As(err, &status) {
+		return c.statusError(req, status.Status(), apierrors.IsUnexpectedServerError(err), err)
+	}
+	return c.transportError(ctx, req, start, err)
+}
+
+// statusError maps an HTTP error answer. serverMessage is dropped when the body
+// was not a Status object, because then it is raw body text.
+func (c *Client) statusError(req TokenRequest, status metav1.Status, unstructured bool, err error) *Error {
+	serverMessage := c.redact.String(status.Message)
+	if unstructured {
+		serverMessage = http.StatusText(int(status.Code))
+	}
+	failure := statusFailure{req: req, status: status, serverMessage: serverMessage, err: err}
+
+	switch status.Code {
+	case http.StatusUnauthorized:
+		return c.unauthorizedError(failure)
+	case http.StatusForbidden:
+		return c.forbiddenError(failure)
+	case http.StatusNotFound:
+		return c.notFoundError(failure)
+	case http.StatusBadRequest:
+		return c.badRequestError(failure)
+	case http.StatusConflict:
+		return c.conflictError(failure)
+	case http.StatusUnprocessableEntity:
+		return c.invalidError(failure)
+	default:
+		return c.newError(ExitFailure, err, "TokenRequest for %s failed with HTTP %d %s from %s (%s): %s",
+			req.describe(), status.Code, http.StatusText(int(status.Code)), c.server, c.describe, serverMessage)
+	}
+}
+
+// statusFailure is one HTTP error answer to a TokenRequest.
+type statusFailure struct {
+	req           TokenRequest
+	status        metav1.Status
+	serverMessage string // redacted; the status text when the body was not a Status
+	err           error
+}
+
+// detailsKind returns status.details.kind, which for a NotFound answer is the
+// resource, such as "serviceaccounts" or "pods".
+func (f statusFailure) detailsKind() string {
+	if f.status.Details == nil {
+		return ""
+	}
+	return f.status.Details.Kind
+}
+
+func (f statusFailure) detailsName() string {
+	if f.status.Details == nil {
+		return ""
+	}
+	return f.status.Details.Name
+}
+
+func (c *Client) unauthorizedError(f statusFailure) *Error {
+	return c.newError(ExitUnauthorized, f.err, "bootstrap credentials rejected (401 Unauthorized) by %s for %s: %s; %s",
+		c.server, c.describe, f.serverMessage, c.renewCredentialsHint())
+}
+
+func (c *Client) renewCredentialsHint() string {
+	switch c.mode {
+	case ModeServer:
+		return fmt.Sprintf("put a valid token into %s or %s", flagTokenFile, TokenEnv)
+	case ModeInCluster:
+		return "check that the pod's ServiceAccount token is mounted and that the ServiceAccount still exists"
+	default:
+		return fmt.Sprintf("renew the credentials of user %q in the bootstrap kubeconfig (log in again, or replace the expired token or certificate), or pick another context with %s",
+			c.user, flagContext)
+	}
+}
+
+// forbiddenUserPattern finds the user in the API server's RBAC denial, such as
+// `User "system:serviceaccount:ops:minter" cannot create resource ...`.
+var forbiddenUserPattern = regexp.MustCompile(`User "([^"]+)" cannot`)
+
+const serviceAccountUserPrefix = "system:serviceaccount:"
+
+func (c *Client) forbiddenError(f statusFailure) *Error {
+	req := f.req
+	var message strings.Builder
+	fmt.Fprintf(&message, "bootstrap identity may not create a token for service account %s/%s (403 Forbidden) on %s (%s): %s\n",
+		req.Namespace, req.ServiceAccount, c.server, c.describe, f.serverMessage)
+	fmt.Fprintf(&message, "Missing permission: verb \"create\" on resource \"serviceaccounts/token\" in namespace %q, resourceName %q.\n",
+		req.Namespace, req.ServiceAccount)
+	message.WriteString(rbacGrantHint(req.Namespace, req.ServiceAccount, f.status.Message))
+	return &Error{Code: ExitForbidden, Err: f.err, Message: c.redact.String(message.String())}
+}
+
+// rbacGrantHint returns kubectl commands that create a Role and a RoleBinding
+// granting the user named in serverMessage the right to mint tokens for one
+// ServiceAccount. When no user can be parsed, the subject is a placeholder.
+func rbacGrantHint(namespace, serviceAccount, serverMessage string) string {
+	role := programName + "-" + serviceAccount
+	subject := "--user=BOOTSTRAP_USER"
+	note := "Replace BOOTSTRAP_USER with the user name of the bootstrap identity (kubectl auth whoami shows it).\n"
+	if match := forbiddenUserPattern.FindStringSubmatch(serverMessage); match != nil {
+		user := match[1]
+		note = ""
+		subject = "--user=" + shellQuote(user)
+		if account, ok := strings.CutPrefix(user, serviceAccountUserPrefix); ok && strings.Count(account, ":") == 1 {
+			subject = "--serviceaccount=" + shellQuote(account)
+		}
+	}
+
+	var hint strings.Builder
+	hint.WriteString("A cluster administrator can grant it with:\n")
+	fmt.Fprintf(&hint, "  kubectl create role %s --verb=create --resource=serviceaccounts/token --resource-name=%s -n %s\n",
+		role, serviceAccount, namespace)
+	fmt.Fprintf(&hint, "  kubectl create rolebinding %s --role=%s %s -n %s\n", role, role, subject, namespace)
+	hint.WriteString(note)
+	return strings.TrimSuffix(hint.String(), "\n")
+}
+
+var shellSafePattern = regexp.MustCompile(`^[A-Za-z0-9@%+=:,./_-]+$`)
+
+// shellQuote quotes value for a POSIX shell unless it is made of safe characters.
+func shellQuote(value string) string {
+	if shellSafePattern.MatchString(value) {
+		return value
+	}
+	return "'" + strings.ReplaceAll(value, "'", `'\''`) + "'"
+}
+
+func (c *Client) notFoundError(f statusFailure) *Error {
+	req := f.req
+	switch kind := f.detailsKind(); {
+	case kind == "serviceaccounts":
+		return c.newError(ExitNotFound, f.err, "service account %s/%s not found on %s (%s): check the namespace and name, or create it with: kubectl create serviceaccount %s -n %s",
+			req.Namespace, req.ServiceAccount, c.server, c.describe, req.ServiceAccount, req.Namespace)
+	case boundResourceKinds[kind] != "":
+		object := BoundObject{Kind: boundResourceKinds[kind], Name: f.detailsName()}
+		return c.newError(ExitNotFound, f.err, "bound object %s not found on %s (%s): bind the token to an existing object",
+			object.describe(req.Namespace), c.server, c.describe)
+	default:
+		return c.newError(ExitNotFound, f.err, "TokenRequest for %s failed with 404 Not Found from %s (%s): %s; check that %s is a Kubernetes API server",
+			req.describe(), c.server, c.describe, f.serverMessage, c.server)
+	}
+}
+
+// boundResourceKinds maps the resource in a NotFound answer to the kind of the
+// bound object reference.
+var boundResourceKinds = map[string]string{"pods": "Pod", "secrets": "Secret", "nodes": "Node"}
+
+func (c *Client) badRequestError(f statusFailure) *Error {
+	req := f.req
+	message := f.status.Message
+	switch {
+	case req.BoundObject != nil && strings.Contains(message, "to pod running with different serviceaccount name"):
+		return c.newError(ExitUsage, f.err, "bound object %s runs as another service account than %s (400 Bad Request from %s): bind the token to a pod whose spec.serviceAccountName is %q",
+			req.BoundObject.describe(req.Namespace), req.ServiceAccount, c.server, req.ServiceAccount)
+	case req.BoundObject != nil && strings.Contains(message, "cannot bind token to"):
+		return c.newError(ExitUsage, f.err, "the API server %s cannot bind a token to %s (400 Bad Request): %s; bind it to a %s the server supports",
+			c.server, req.BoundObject.describe(req.Namespace), f.serverMessage, strings.Join(boundObjectKinds, ", "))
+	default:
+		return c.newError(ExitUsage, f.err, "TokenRequest for %s rejected as a bad request (400) by %s (%s): %s",
+			req.describe(), c.server, c.describe, f.serverMessage)
+	}
+}
+
+func (c *Client) conflictError(f statusFailure) *Error {
+	req := f.req
+	if b := req.BoundObject; b != nil && b.UID != "" && strings.Contains(f.status.Message, "does not match the UID in record") {
+		return c.newError(ExitUsage, f.err, "bound object %s has another UID than the requested %s (409 Conflict from %s): the object was probably deleted and created again; pass its current UID or leave the UID out",
+			b.describe(req.Namespace), b.UID, c.server)
+	}
+	return c.newError(ExitFailure, f.err, "TokenRequest for %s failed with 409 Conflict from %s (%s): %s",
+		req.describe(), c.server, c.describe, f.serverMessage)
+}
+
+func (c *Client) invalidError(f statusFailure) *Error {
+	var causes []string
+	if f.status.Details != nil {
+		for _, cause := range f.status.Details.Causes {
+			causes = append(causes, fmt.Sprintf("  %s: %s", cause.Field, cause.Message))
+		}
+	}
+	if len(causes) == 0 {
+		causes = []string{"  " + f.serverMessage}
+	}
+	return c.newError(ExitUsage, f.err, "TokenRequest for %s is invalid (422 Unprocessable Entity from %s):\n%s\nFix the fields above and try again.",
+		f.req.describe(), c.server, strings.Join(causes, "\n"))
+}
+
+// transportError maps a failure without an HTTP answer: credentials not ready,
+// a timeout, a TLS verification failure or an unreachable server.
+func (c *Client) transportError(ctx context.Context, req TokenRequest, start time.Time, err error) *Error {
+	cause := c.redact.errorText(err)
+	timeout := describeTimeout(ctx, start, c.clock())
+
+	var credentials *credentialsError
+	switch {
+	case errors.Is(err, errCredentialsTimedOut):
+		return c.newError(ExitUnreachable, err, "timed out after %s while obtaining the bootstrap credentials of %s: its exec plugin or auth-provider did not finish; run it by hand to see whether it waits for input (kube-sa-token gives it no terminal)",
+			timeout, c.describe)
+	case errors.As(err, &credentials):
+		return c.newError(ExitFailure, err, "cannot obtain the bootstrap credentials of %s: %s; %s",
+			c.describe, c.redact.errorText(credentials.err), c.renewCredentialsHint())
+	}
+
+	var unknownAuthority x509.UnknownAuthorityError
+	var hostname x509.HostnameError
+	var invalidCertificate x509.CertificateInvalidError
+	var netError net.Error
+	switch {
+	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netError) && netError.Timeout()):
+		return c.newError(ExitUnreachable, err, "TokenRequest for %s to %s timed out after %s (%s): check that the API server is reachable, or allow a longer timeout",
+			req.describe(), c.server, timeout, c.describe)
+	case errors.Is(err, context.Canceled):
+		return c.newError(ExitFailure, err, "TokenRequest for %s to %s was canceled after %s", req.describe(), c.server, timeout)
+	case errors.As(err, &unknownAuthority):
+		return c.newError(ExitUnreachable, err, "cannot verify the TLS certificate of %s (%s): %s; check the CA: %s",
+			c.server, c.describe, cause, c.caHint())
+	case errors.As(err, &hostname):
+		return c.newError(ExitUnreachable, err, "the TLS certificate of %s does not match its host name (%s): %s; use a server URL whose host the certificate names",
+			c.server, c.describe, cause)
+	case errors.As(err, &invalidCertificate):
+		return c.newError(ExitUnreachable, err, "the TLS certificate of %s is not valid (%s): %s; check the certificate's dates and the CA: %s",
+			c.server, c.describe, cause, c.caHint())
+	case isNetworkError(err):
+		return c.newError(ExitUnreachable, err, "cannot reach the API server %s (%s): %s; check the server URL and the network",
+			c.server, c.describe, cause)
+	default:
+		return c.newError(ExitFailure, err, "TokenRequest for %s to %s failed (%s): %s",
+			req.describe(), c.server, c.describe, cause)
+	}
+}
+
+func (c *Client) caHint() string {
+	switch c.mode {
+	case ModeServer:
+		return fmt.Sprintf("%s must hold the CA that signed the API server's certificate", flagCAFile)
+	case ModeInCluster:
+		return "the mounted ca.crt must hold the CA that signed the API server's certificate"
+	default:
+		return "certificate-authority or certificate-authority-data of the cluster in the bootstrap kubeconfig must hold the CA that signed the API server's certificate"
+	}
+}
+
+// isNetworkError reports a failure to connect or a broken connection: DNS,
+// connection refused or reset, and TLS handshake failures.
+func isNetworkError(err error) bool {
+	var opError *net.OpError
+	var dnsError *net.DNSError
+	var recordHeaderError tls.RecordHeaderError
+	var alertError tls.AlertError
+	return errors.As(err, &opError) ||
+		errors.As(err, &dnsError) ||
+		errors.As(err, &recordHeaderError) ||
+		errors.As(err, &alertError) ||
+		errors.Is(err, io.EOF) ||
+		errors.Is(err, io.ErrUnexpectedEOF)
+}
+
+// describeTimeout returns the deadline of ctx counted from start, or the time
+// spent when ctx has no deadline.
+func describeTimeout(ctx context.Context, start, now time.Time) time.Duration {
+	if deadline, ok := ctx.Deadline(); ok {
+		return deadline.Sub(start).Round(time.Millisecond)
+	}
+	return now.Sub(start).Round(time.Millisecond)
+}
+
+// newError formats a message, redacts it and wraps err.
+func (c *Client) newError(code int, err error, format string, args ...any) *Error {
+	return &Error{Code: code, Err: err, Message: c.redact.String(fmt.Sprintf(format, args...))}
+}
