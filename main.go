@@ -2,9 +2,11 @@
 // short-lived, bound ServiceAccount token minted through the TokenRequest API.
 package main
 
-import "os"
+import (
+	"os"
+)
 
-// Set through -ldflags -X at release time; see .goreleaser.yaml and the Makefile.
+// Set through -ldflags -X at release time; see .goreleaser.yaml and release.mk.
 var (
 	version = "dev"
 	commit  = "none"
@@ -12,5 +14,5 @@ var (
 )
 
 func main() {
-	os.Exit(run(os.Args[1:]))
+	os.Exit(run(os.Args[1:], os.Stdout, os.Stderr))
 }

@@ -1,0 +1,94 @@
+package plugin
+
+import (
+	"bytes"
+	"fmt"
+	"io"
+	"regexp"
+	"sync"
+)
+
+// redacted replaces every secret in text written through a Redactor.
+const redacted = "[REDACTED]"
+
+// jwtPattern matches a compact JWS: three base64url segments, the first of
+// which is a JSON header ("eyJ" is the encoding of `{"`). ServiceAccount
+// tokens have this shape, so one that was never registered is still caught.
+var jwtPattern = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)
+
+// Redactor is an io.Writer for stderr that removes registered secrets and
+// anything shaped like a JWT before passing text on. Each Write is redacted
+// on its own, so callers write whole lines; a secret split across two writes
+// is not caught.
+type Redactor struct {
+	mu      sync.Mutex
+	w       io.Writer
+	secrets [][]byte
+}
+
+// NewRedactor returns a Redactor that writes to w.
+func NewRedactor(w io.Writer) *Redactor {
+	return &Redactor{w: w}
+}
+
+// AddSecret registers s for redaction. Blank values are ignored.
+func (r *Redactor) AddSecret(s string) {
+	if len(bytes.TrimSpace([]byte(s))) == 0 {
+		return
+	}
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.secrets = append(r.secrets, []byte(s))
+}
+
+// Redact returns s with every registered secret and JWT-shaped value replaced.
+func (r *Redactor) Redact(s string) string {
+	return string(r.redact([]byte(s)))
+}
+
+func (r *Redactor) redact(p []byte) []byte {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	for _, s := range r.secrets {
+		p = bytes.ReplaceAll(p, s, []byte(redacted))
+	}
+	return jwtPattern.ReplaceAll(p, []byte(redacted))
+}
+
+// Write redacts p and writes it. It reports len(p) on success so callers that
+// check the count are not confused by the changed length.
+func (r *Redactor) Write(p []byte) (int, error) {
+	if _, err := r.w.Write(r.redact(append([]byte(nil), p...))); err != nil {
+		return 0, err
+	}
+	return len(p), nil
+}
+
+// Logger writes leveled diagnostics to stderr through a Redactor. Level 0 is
+// for warnings that are always shown; -v raises the level shown.
+type Logger struct {
+	out   *Redactor
+	level int
+}
+
+// NewLogger returns a Logger that shows messages up to level.
+func NewLogger(out *Redactor, level int) *Logger {
+	return &Logger{out: out, level: level}
+}
+
+// Logf writes one line when level is enabled. Never pass a secret: the
+// redaction is a second line of defence, not the first.
+func (l *Logger) Logf(level int, format string, args ...any) {
+	if l == nil || level > l.level {
+		return
+	}
+	fmt.Fprintf(l.out, "kube-sa-token: "+format+"\n", args...)
+}
+
+// Warnf writes one warning line, whatever the level.
+func (l *Logger) Warnf(format string, args ...any) {
+	if l == nil {
+		return
+	}
+	fmt.Fprintf(l.out, "kube-sa-token: warning: "+format+"\n", args...)
+}

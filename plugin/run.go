@@ -1,0 +1,270 @@
+package plugin
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"path/filepath"
+	"sort"
+	"time"
+
+	"github.com/kube-sa-token/kube-sa-token/bootstrap"
+	"github.com/kube-sa-token/kube-sa-token/cache"
+)
+
+// pruneGrace is how long an expired cache entry is kept before the miss path
+// deletes it, so `cache list` can still show recently expired entries.
+const pruneGrace = 24 * time.Hour
+
+// Runner serves one `token` invocation. Its fields are the process's edges,
+// so tests replace them.
+type Runner struct {
+	Config Config
+
+	Stdout io.Writer
+	Log    *Logger
+	// Secrets receives every secret the runner learns, for redaction.
+	Secrets *Redactor
+	Getenv  func(string) string
+	Now     func() time.Time
+	// BeforeOutput, when set, is called with the token just before the
+	// ExecCredential is encoded. Tests use it to inject failures.
+	BeforeOutput func(token string)
+
+	store        *cache.Store
+	cacheWarning bool
+}
+
+// Run prints one ExecCredential on r.Stdout or returns an error; on error
+// nothing was written to r.Stdout.
+func (r *Runner) Run(ctx context.Context) error {
+	if err := bootstrap.CheckRecursion(r.Getenv); err != nil {
+		return err
+	}
+	if err := r.Config.Validate(); err != nil {
+		return err
+	}
+
+	info, err := ParseExecInfo(r.Getenv(ExecInfoEnv), r.Config.DefaultAPIVersion)
+	if err != nil {
+		return err
+	}
+	r.Log.Logf(4, "exec info: apiVersion %s, interactive %t, cluster server %q", info.APIVersion, info.Interactive, info.ClusterServer)
+	r.Secrets.AddSecret(r.Config.Bootstrap.Token)
+
+	inputs, err := r.cacheInputs(info)
+	if err != nil {
+		return err
+	}
+	entry, err := r.token(ctx, inputs)
+	if err != nil {
+		return err
+	}
+
+	if r.BeforeOutput != nil {
+		r.BeforeOutput(entry.Token)
+	}
+	policy := Policy{RefreshBuffer: r.Config.RefreshBuffer}
+	out, err := EncodeCredential(info.APIVersion, entry.Token, policy.RefreshAt(entry))
+	if err != nil {
+		return err
+	}
+	return writeAll(r.Stdout, out)
+}
+
+// cacheInputs computes the cache key inputs from the flags and a cheap
+// fingerprint of the bootstrap identity; it parses no kubeconfig.
+func (r *Runner) cacheInputs(info ExecInfo) (cache.Inputs, error) {
+	id, err := r.Config.Bootstrap.Identity()
+	if err != nil {
+		return cache.Inputs{}, err
+	}
+
+	req := r.Config.Request
+	in := cache.Inputs{
+		BootstrapSource:   id.Source,
+		BootstrapServer:   id.Server,
+		BootstrapCA:       id.CA,
+		BootstrapIdentity: id.ID,
+		Namespace:         req.Namespace,
+		ServiceAccount:    req.ServiceAccount,
+		Audiences:         sortedCopy(req.Audiences),
+		ExpirationSeconds: req.ExpirationSeconds,
+		ClusterServer:     info.ClusterServer,
+	}
+	if b := req.BoundObject; b != nil {
+		in.BoundObjectKind, in.BoundObjectName, in.BoundObjectUID = b.Kind, b.Name, b.UID
+	}
+	return in, nil
+}
+
+// token returns a fresh token for inputs: from the cache when an entry is
+// fresh, otherwise minted under the per-key lock so that concurrent processes
+// for one key send a single TokenRequest.
+func (r *Runner) token(ctx context.Context, inputs cache.Inputs) (cache.Entry, error) {
+	policy := Policy{RefreshBuffer: r.Config.RefreshBuffer}
+	key := inputs.Key()
+
+	store := r.openStore()
+	if store == nil {
+		return r.mint(ctx, inputs)
+	}
+	if e, ok := r.lookup(store, key, policy); ok {
+		r.Log.Logf(2, "cache hit %s", r.entryPath(key))
+		return e, nil
+	}
+	if r.store == nil {
+		return r.mint(ctx, inputs)
+	}
+
+	unlock, err := store.Lock(ctx, key)
+	switch {
+	case err == nil:
+		defer unlock()
+	case ctx.Err() != nil:
+		return cache.Entry{}, &bootstrap.Error{Code: bootstrap.ExitFailure, Message: fmt.Sprintf("timed out after %s waiting for the cache lock %s held by another kube-sa-token process; raise --timeout or run with --no-cache", r.Config.Timeout, filepath.Join(store.Dir(), key+".lock")), Err: err}
+	default:
+		r.disableCache(fmt.Sprintf("cannot lock %s: %v", store.Dir(), err))
+		return r.mint(ctx, inputs)
+	}
+
+	// Another process may have minted while this one waited for the lock.
+	if e, ok := r.lookup(store, key, policy); ok {
+		r.Log.Logf(2, "cache hit after waiting for the lock %s", r.entryPath(key))
+		return e, nil
+	}
+	if r.store == nil {
+		return r.mint(ctx, inputs)
+	}
+
+	e, err := r.mint(ctx, inputs)
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	if err := store.Put(key, e); err != nil {
+		r.disableCache(err.Error())
+	} else {
+		r.Log.Logf(2, "cached the token in %s", r.entryPath(key))
+	}
+	if n, err := store.Prune(r.Now(), pruneGrace); err != nil {
+		r.Log.Logf(3, "pruning expired cache entries: %v", err)
+	} else if n > 0 {
+		r.Log.Logf(3, "pruned %d expired cache entries", n)
+	}
+	return e, nil
+}
+
+// openStore resolves the cache directory, or returns nil when caching is off.
+func (r *Runner) openStore() *cache.Store {
+	if r.Config.NoCache {
+		return nil
+	}
+	dir, err := cache.Dir(r.Config.CacheDir, r.Getenv)
+	if err != nil {
+		r.disableCache(err.Error())
+		return nil
+	}
+	r.store = cache.New(dir)
+	return r.store
+}
+
+// lookup returns the entry for key when it is present, trusted and fresh. An
+// untrusted entry turns caching off for this run: it may be a planted file,
+// so it is neither read nor replaced.
+func (r *Runner) lookup(store *cache.Store, key string, policy Policy) (cache.Entry, bool) {
+	e, err := store.Get(key)
+	switch {
+	case err == nil && policy.Fresh(e, r.Now()):
+		return e, true
+	case err == nil:
+		r.Log.Logf(2, "cache entry %s is due for refresh (refresh at %s)", r.entryPath(key), policy.RefreshAt(e).UTC().Format(time.RFC3339))
+	case errors.Is(err, cache.ErrUntrusted):
+		r.disableCache(err.Error())
+	default:
+		r.Log.Logf(3, "%v", err)
+	}
+	return cache.Entry{}, false
+}
+
+// disableCache turns caching off for the rest of the run and warns once.
+func (r *Runner) disableCache(reason string) {
+	r.store = nil
+	if r.cacheWarning {
+		return
+	}
+	r.cacheWarning = true
+	r.Log.Warnf("%s; caching is off for this run, so every call mints a new token (set --cache-dir or %s to a writable directory you own)", reason, "KUBE_SA_TOKEN_CACHE_DIR")
+}
+
+func (r *Runner) entryPath(key string) string {
+	if r.store == nil {
+		return key
+	}
+	return filepath.Join(r.store.Dir(), key+".json")
+}
+
+// mint sends one TokenRequest and returns it as a cache entry with a
+// skew-corrected local expiry.
+func (r *Runner) mint(ctx context.Context, inputs cache.Inputs) (cache.Entry, error) {
+	r.registerTokenFile()
+
+	b := r.Config.Bootstrap
+	b.Warn = func(msg string) { r.Log.Warnf("%s", msg) }
+	b.Logf = r.Log.Logf
+	client, err := b.NewClient()
+	if err != nil {
+		return cache.Entry{}, err
+	}
+
+	req := r.Config.Request
+	r.Log.Logf(1, "requesting a token for %s from %s", describeRequest(req), client.Describe())
+	tok, err := client.RequestToken(ctx, req)
+	if err != nil {
+		return cache.Entry{}, err
+	}
+	r.Secrets.AddSecret(tok.Value)
+
+	issuedAt, expiresAt, err := localExpiry(tok, r.Now())
+	if err != nil {
+		return cache.Entry{}, &bootstrap.Error{Code: bootstrap.ExitFailure, Message: fmt.Sprintf("%s: check the clocks of the API server %s", err, client.Server())}
+	}
+	e := cache.Entry{
+		Inputs:                    inputs,
+		Token:                     tok.Value,
+		IssuedAt:                  issuedAt,
+		ExpiresAt:                 expiresAt,
+		ServerExpirationTimestamp: tok.ExpirationTimestamp,
+	}
+	r.Log.Logf(1, "minted a token valid for %s (expirationTimestamp %s)", expiresAt.Sub(issuedAt).Round(time.Second), tok.ExpirationTimestamp.UTC().Format(time.RFC3339))
+
+	policy := Policy{RefreshBuffer: r.Config.RefreshBuffer}
+	if policy.Shortened(e) {
+		r.Log.Warnf("the API server granted %s, not longer than --refresh-buffer %s; refreshing at half the lifetime instead", expiresAt.Sub(issuedAt).Round(time.Second), r.Config.RefreshBuffer)
+	}
+	if !policy.Fresh(e, r.Now()) {
+		return cache.Entry{}, &bootstrap.Error{Code: bootstrap.ExitFailure, Message: fmt.Sprintf("the token minted for %s/%s is already due for refresh (expirationTimestamp %s); lower --refresh-buffer", req.Namespace, req.ServiceAccount, tok.ExpirationTimestamp.UTC().Format(time.RFC3339))}
+	}
+	return e, nil
+}
+
+// registerTokenFile adds the bootstrap token file's content to the redactor,
+// so a bootstrap token is redacted even if a library echoes it.
+func (r *Runner) registerTokenFile() {
+	if f := r.Config.Bootstrap.TokenFile; f != "" {
+		if b, err := os.ReadFile(f); err == nil {
+			r.Secrets.AddSecret(string(bytes.TrimSpace(b)))
+		}
+	}
+}
+
+func sortedCopy(s []string) []string {
+	if len(s) == 0 {
+		return nil
+	}
+	out := append([]string(nil), s...)
+	sort.Strings(out)
+	return out
+}
