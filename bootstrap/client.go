@@ -296,17 +296,35 @@ func (o Options) logf(level int, format string, args ...any) {
 	}
 }
 
-// warningRelay passes server Warning headers to Options.Warn, redacted. Like
-// client-go's default handler, it ignores codes other than 299.
+// warningRelay collects server Warning headers in the exchange of the request,
+// so that RequestToken can pass them on once it also knows the minted token
+// to redact. Like client-go's default handler, it ignores codes other than 299.
 type warningRelay struct {
 	client *Client
 }
 
-func (w warningRelay) HandleWarningHeaderWithContext(_ context.Context, code int, _ string, text string) {
-	if code != 299 || text == "" || w.client.warn == nil {
+func (w warningRelay) HandleWarningHeaderWithContext(ctx context.Context, code int, _ string, text string) {
+	if code != 299 || text == "" {
 		return
 	}
-	w.client.warn(w.client.redact.String(text))
+	if record, ok := ctx.Value(exchangeKey{}).(*exchange); ok {
+		record.addWarning(text)
+		return
+	}
+	w.client.relayWarning(w.client.redact, text)
+}
+
+// relayWarnings passes the warnings collected in record to Options.Warn.
+func (c *Client) relayWarnings(record *exchange, redact redactor) {
+	for _, text := range record.takeWarnings() {
+		c.relayWarning(redact, text)
+	}
+}
+
+func (c *Client) relayWarning(redact redactor, text string) {
+	if c.warn != nil {
+		c.warn(redact.String(text))
+	}
 }
 
 // exchangeKey is the context key of the *exchange of one TokenRequest.
@@ -314,9 +332,24 @@ type exchangeKey struct{}
 
 // exchange records what the transport saw during one TokenRequest.
 type exchange struct {
-	mu   sync.Mutex
-	sent time.Time // local clock when the request left with its credentials
-	date string    // Date header of the response
+	mu       sync.Mutex
+	sent     time.Time // local clock when the request left with its credentials
+	date     string    // Date header of the response
+	warnings []string  // texts of Warning headers, not yet redacted
+}
+
+func (e *exchange) addWarning(text string) {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	e.warnings = append(e.warnings, text)
+}
+
+func (e *exchange) takeWarnings() []string {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	warnings := e.warnings
+	e.warnings = nil
+	return warnings
 }
 
 func (e *exchange) markSent(at time.Time) {

@@ -208,17 +208,17 @@ func validateServerURL(server string) error {
 	case u.Host == "" || u.Hostname() == "":
 		return Usagef("invalid %s %q: the host is missing; %s", flagServer, server, fix)
 	case u.User != nil:
-		return Usagef("invalid %s %q: user information in the URL is not supported; pass the token with %s or %s",
-			flagServer, redactUserinfo(u), flagTokenFile, TokenEnv)
+		return Usagef("invalid %s %q (user information removed): user information in the URL is not supported; pass the token with %s or %s",
+			flagServer, withoutUserinfo(u), flagTokenFile, TokenEnv)
 	case u.RawQuery != "" || u.Fragment != "":
 		return Usagef("invalid %s %q: a query or fragment is not allowed; %s", flagServer, server, fix)
 	}
 	return nil
 }
 
-func redactUserinfo(u *url.URL) string {
+func withoutUserinfo(u *url.URL) string {
 	clean := *u
-	clean.User = url.User(redacted)
+	clean.User = nil
 	return clean.String()
 }
 

@@ -50,7 +50,7 @@ func (c *Client) statusError(req TokenRequest, status metav1.Status, unstructure
 	if unstructured {
 		serverMessage = http.StatusText(int(status.Code))
 	}
-	failure := statusFailure{req: req, status: status, serverMessage: serverMessage, err: err}
+	failure := statusFailure{req: req, status: status, serverMessage: serverMessage, unstructured: unstructured, err: err}
 
 	switch status.Code {
 	case http.StatusUnauthorized:
@@ -76,13 +76,14 @@ type statusFailure struct {
 	req           TokenRequest
 	status        metav1.Status
 	serverMessage string // redacted; the status text when the body was not a Status
+	unstructured  bool   // the body was not a Status, so details were made up by client-go
 	err           error
 }
 
 // detailsKind returns status.details.kind, which for a NotFound answer is the
 // resource, such as "serviceaccounts" or "pods".
 func (f statusFailure) detailsKind() string {
-	if f.status.Details == nil {
+	if f.unstructured || f.status.Details == nil {
 		return ""
 	}
 	return f.status.Details.Kind

@@ -13,6 +13,7 @@ import (
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	"k8s.io/apimachinery/pkg/runtime/serializer"
+	serializerjson "k8s.io/apimachinery/pkg/runtime/serializer/json"
 	"k8s.io/apimachinery/pkg/types"
 	utilruntime "k8s.io/apimachinery/pkg/util/runtime"
 	"k8s.io/apimachinery/pkg/util/validation"
@@ -80,8 +81,10 @@ func (c *Client) RequestToken(ctx context.Context, req TokenRequest) (Token, err
 	c.debugf(2, "sending TokenRequest for %s to %s via %s", req.describe(), c.server, c.describe)
 	response, err := c.send(ctx, req, record)
 	if err != nil {
+		c.relayWarnings(record, c.redact)
 		return Token{}, c.requestError(ctx, req, start, err)
 	}
+	c.relayWarnings(record, c.redact.withSecret(response.Status.Token))
 
 	sent, date := record.snapshot()
 	if sent.IsZero() {
@@ -107,7 +110,9 @@ type credentialsError struct {
 	err error
 }
 
-func (e *credentialsError) Error() string { return "cannot obtain the bootstrap credentials: " + e.err.Error() }
+func (e *credentialsError) Error() string {
+	return "cannot obtain the bootstrap credentials: " + e.err.Error()
+}
 
 func (e *credentialsError) Unwrap() error { return e.err }
 
@@ -163,17 +168,34 @@ func (c *Client) post(ctx context.Context, req TokenRequest) (*authenticationv1.
 
 	var statusCode int
 	result.StatusCode(&statusCode)
+	body, _ := result.Raw()
+	return decodeTokenRequest(statusCode, body)
+}
+
+var tokenRequestKind = authenticationv1.SchemeGroupVersion.WithKind("TokenRequest")
+
+// decodeTokenRequest decodes a 2xx body. It requires apiVersion and kind,
+// which the typed decoder would otherwise fill in from the target type.
+func decodeTokenRequest(statusCode int, body []byte) (*authenticationv1.TokenRequest, error) {
+	declared, err := serializerjson.DefaultMetaFactory.Interpret(body)
+	if err != nil {
+		return nil, &malformedResponseError{statusCode: statusCode, err: err}
+	}
+	if *declared != tokenRequestKind {
+		return nil, &malformedResponseError{statusCode: statusCode, err: fmt.Errorf("unexpected apiVersion %q and kind %q", declared.GroupVersion(), declared.Kind)}
+	}
+
 	response := &authenticationv1.TokenRequest{}
-	if err := result.Into(response); err != nil {
+	if _, _, err := tokenCodecs.UniversalDeserializer().Decode(body, nil, response); err != nil {
 		return nil, &malformedResponseError{statusCode: statusCode, err: err}
 	}
 	return response, nil
 }
 
 // malformedResponseError is a 2xx answer that is not a TokenRequest. Its
-// Error() never includes the decoder's text, because apimachinery decoders
-// quote the body ("Object 'Kind' is missing in '...'"), and this body may
-// carry the minted token.
+// Error() never includes err's text, because apimachinery decoders quote the
+// body ("Object 'Kind' is missing in '...'"), and this body may carry the
+// minted token.
 type malformedResponseError struct {
 	statusCode int
 	err        error
