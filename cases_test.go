@@ -213,12 +213,9 @@ func TestServerClockSkew(t *testing.T) {
 	// the lifetime comes from the server's own clock, so the token is neither
 	// taken as expired nor kept past the granted day.
 	s := newAPIServer(t)
-	s.Config.Handler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		s.requests.Add(1)
-		w.Header().Set("Date", "Fri, 01 Mar 2030 10:00:00 GMT")
-		w.Header().Set("Content-Type", "application/json")
-		w.WriteHeader(http.StatusCreated)
-		_, _ = w.Write([]byte(readCase(t, "tokenrequest-capped.json")))
+	s.set(func(s *apiServer) {
+		s.body = readCase(t, "tokenrequest-capped.json")
+		s.date = "Fri, 01 Mar 2030 10:00:00 GMT"
 	})
 	res := runPlugin(t, invocation{args: s.serverArgs(), env: baseEnv(t)})
 	if res.code != 0 {

@@ -55,6 +55,7 @@ type apiServer struct {
 	status   int
 	body     string // response body; empty means a TokenRequest built from the request
 	warning  string
+	date     string // Date header; empty means the current time
 	delay    time.Duration
 	lifetime time.Duration
 	token    string
@@ -92,7 +93,7 @@ func (s *apiServer) serve(w http.ResponseWriter, r *http.Request) {
 
 	s.mu.Lock()
 	s.lastBody, s.lastAuth = body, r.Header.Get("Authorization")
-	status, respBody, warning, delay, lifetime, token := s.status, s.body, s.warning, s.delay, s.lifetime, s.token
+	status, respBody, warning, date, delay, lifetime, token := s.status, s.body, s.warning, s.date, s.delay, s.lifetime, s.token
 	s.mu.Unlock()
 
 	time.Sleep(delay)
@@ -106,6 +107,9 @@ func (s *apiServer) serve(w http.ResponseWriter, r *http.Request) {
 	}
 	if warning != "" {
 		w.Header().Add("Warning", warning)
+	}
+	if date != "" {
+		w.Header().Set("Date", date)
 	}
 	w.Header().Set("Content-Type", "application/json")
 	w.WriteHeader(status)
