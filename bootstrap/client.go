@@ -134,11 +134,11 @@ func (o Options) kubeconfigConfig() (*resolvedConfig, error) {
 	if err != nil {
 		return nil, o.kubeconfigLoadError(paths, err)
 	}
-	contextName, context, err := o.selectContext(paths, &raw)
+	contextName, kubeContext, err := o.selectContext(paths, &raw)
 	if err != nil {
 		return nil, err
 	}
-	if err := checkExecRecursion(contextName, context.AuthInfo, raw.AuthInfos[context.AuthInfo]); err != nil {
+	if err := checkExecRecursion(contextName, kubeContext.AuthInfo, raw.AuthInfos[kubeContext.AuthInfo]); err != nil {
 		return nil, err
 	}
 
@@ -159,8 +159,8 @@ func (o Options) kubeconfigConfig() (*resolvedConfig, error) {
 
 	return &resolvedConfig{
 		config:   config,
-		describe: fmt.Sprintf("kubeconfig %q context %q (user %q, server %s)", paths, contextName, context.AuthInfo, config.Host),
-		user:     context.AuthInfo,
+		describe: fmt.Sprintf("kubeconfig %q context %q (user %q, server %s)", paths, contextName, kubeContext.AuthInfo, config.Host),
+		user:     kubeContext.AuthInfo,
 	}, nil
 }
 
@@ -192,12 +192,12 @@ func (o Options) selectContext(paths string, raw *clientcmdapi.Config) (string, 
 			paths, flagContext, available)
 	}
 
-	context, ok := raw.Contexts[name]
+	kubeContext, ok := raw.Contexts[name]
 	if !ok {
 		return "", nil, Usagef("context %q not found in bootstrap kubeconfig %q: pass %s with one of %s",
 			name, paths, flagContext, available)
 	}
-	return name, context, nil
+	return name, kubeContext, nil
 }
 
 func contextNames(raw *clientcmdapi.Config) string {
@@ -297,7 +297,7 @@ func (o Options) logf(level int, format string, args ...any) {
 }
 
 // warningRelay collects server Warning headers in the exchange of the request,
-// so that RequestToken can pass them on once it also knows the minted token
+// so that RequestToken can pass them on once it has the minted token
 // to redact. Like client-go's default handler, it ignores codes other than 299.
 type warningRelay struct {
 	client *Client

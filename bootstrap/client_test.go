@@ -276,6 +276,9 @@ func TestKubeconfigUsageErrors(t *testing.T) {
 	noCurrent := writeKubeconfig(t, kubeconfigFor(server, "", map[string]*clientcmdapi.AuthInfo{
 		"other": {Token: bootstrapToken},
 	}))
+	missingCluster := kubeconfigFor(server, "orphan", map[string]*clientcmdapi.AuthInfo{"orphan": {Token: bootstrapToken}})
+	missingCluster.Contexts["orphan"].Cluster = "gone"
+	orphan := writeKubeconfig(t, missingCluster)
 	absent := filepath.Join(t.TempDir(), "absent")
 	malformed := writeFile(t, "malformed", "apiVersion: v1\nusers:\n- name: x\n  user:\n    token: "+bootstrapToken+"\n  - broken: [\n")
 	tests := []struct {
@@ -302,6 +305,11 @@ func TestKubeconfigUsageErrors(t *testing.T) {
 			name:      "no current context",
 			options:   Options{Kubeconfig: noCurrent},
 			wantParts: []string{"sets no current-context", flagContext, `"other"`},
+		},
+		{
+			name:      "context without cluster",
+			options:   Options{Kubeconfig: orphan},
+			wantParts: []string{`invalid bootstrap context "orphan"`, orphan, flagContext},
 		},
 		{
 			name:      "malformed kubeconfig",

@@ -13,9 +13,11 @@
 //   - the in-cluster config of the pod the program runs in.
 //
 // The package never touches the disk cache, never writes to stdout, never reads
-// stdin and never configures klog. It never puts a token (bootstrap or minted)
-// into an error, a warning or a log line: every Error is built from text that
-// has passed through a redactor.
+// stdin and never configures klog. It keeps tokens (bootstrap or minted) out of
+// errors, warnings and log lines: text that comes from client-go or the server
+// passes through a redactor that removes the known tokens and anything shaped
+// like a JWT or an Authorization header. A response body is quoted only as the
+// message of a Status object.
 //
 // It deliberately avoids k8s.io/client-go/kubernetes, because initializing the
 // full clientset's packages costs time on every run, and one request needs only

@@ -10,10 +10,10 @@ import (
 // Exit codes, shared by the whole program (documented in README and --help).
 const (
 	ExitFailure      = 1 // any other failure
-	ExitUsage        = 2 // invalid input or usage (also a 400, 409 or 422 answer to the TokenRequest)
+	ExitUsage        = 2 // invalid input or usage (also a 400, 409 or 422 response to the TokenRequest)
 	ExitUnauthorized = 3 // bootstrap credentials rejected (401)
 	ExitForbidden    = 4 // 403
-	ExitNotFound     = 5 // 404: service account or bound object (the message says which)
+	ExitNotFound     = 5 // 404: service account or bound object (the message names which)
 	ExitUnreachable  = 6 // API server unreachable or timed out
 )
 

@@ -110,7 +110,7 @@ func (s *apiServer) onlyRequest(t *testing.T) recordedRequest {
 	return requests[0]
 }
 
-// respond returns a handler that answers with status, body and headers.
+// respond returns a handler that responds with status, body and headers.
 func respond(status int, body string, headers map[string]string) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		w.Header().Set("Content-Type", "application/json")
@@ -122,7 +122,7 @@ func respond(status int, body string, headers map[string]string) http.HandlerFun
 	}
 }
 
-// mintedResponse is a valid TokenRequest answer carrying mintedToken.
+// mintedResponse is a valid TokenRequest response carrying mintedToken.
 const mintedResponse = `{"kind":"TokenRequest","apiVersion":"authentication.k8s.io/v1",` +
 	`"metadata":{"name":"deployer","namespace":"team-a","creationTimestamp":"2030-03-01T10:00:00Z"},` +
 	`"spec":{"audiences":["https://kubernetes.default.svc"],"expirationSeconds":3600,"boundObjectRef":null},` +

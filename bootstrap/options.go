@@ -236,17 +236,17 @@ func readTokenFile(flag, path string) (string, error) {
 	return token, nil
 }
 
-// readCAFile returns the bytes of a PEM file that holds at least one certificate.
+// readCAFile returns the bytes of a PEM file that contains at least one certificate.
 func readCAFile(flag, path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
 		return nil, Usagef("cannot read %s %q: %w; check the path and its permissions", flag, path, err)
 	}
 	if strings.TrimSpace(string(data)) == "" {
-		return nil, Usagef("%s %q is empty: it must hold the PEM-encoded CA certificate of the API server", flag, path)
+		return nil, Usagef("%s %q is empty: it must contain the PEM-encoded CA certificate of the API server", flag, path)
 	}
 	if !x509.NewCertPool().AppendCertsFromPEM(data) {
-		return nil, Usagef("%s %q holds no PEM certificate: it must hold the PEM-encoded CA certificate of the API server", flag, path)
+		return nil, Usagef("%s %q contains no PEM certificate: it must contain the PEM-encoded CA certificate of the API server", flag, path)
 	}
 	return data, nil
 }

@@ -155,7 +155,7 @@ func TestOptionsValidate(t *testing.T) {
 		{
 			name:      "CA file without certificate",
 			options:   Options{Server: server, TokenFile: tokenFile, CAFile: notPEM},
-			wantParts: []string{flagCAFile, notPEM, "no PEM certificate"},
+			wantParts: []string{flagCAFile, notPEM, "contains no PEM certificate"},
 		},
 	}
 	for _, tt := range tests {

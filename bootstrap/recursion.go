@@ -9,7 +9,7 @@ import (
 )
 
 // RecursionEnv is set in the environment of every process that kube-sa-token
-// starts while it holds a bootstrap client. A kube-sa-token that finds it set
+// starts after it has built a bootstrap client. A kube-sa-token that finds it set
 // was started by its own bootstrap exec plugin and would recurse forever.
 const RecursionEnv = "KUBE_SA_TOKEN_BOOTSTRAP_ACTIVE"
 

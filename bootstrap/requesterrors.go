@@ -31,9 +31,8 @@ import (
 func (c *Client) requestError(ctx context.Context, req TokenRequest, start time.Time, err error) *Error {
 	var malformed *malformedResponseError
 	if errors.As(err, &malformed) {
-		return &Error{Code: ExitFailure, Err: err, Message: fmt.Sprintf(
-			"TokenRequest for %s: the API server %s (%s) sent an %s; check that %s is a Kubernetes API server",
-			req.describe(), c.server, c.describe, malformed.Error(), c.server)}
+		return c.newError(ExitFailure, err, "TokenRequest for %s via %s failed: the %s; check that %s is a Kubernetes API server",
+			req.describe(), c.describe, malformed.Error(), c.server)
 	}
 
 	var status apierrors.APIStatus
@@ -43,7 +42,7 @@ func (c *Client) requestError(ctx context.Context, req TokenRequest, start time.
 	return c.transportError(ctx, req, start, err)
 }
 
-// statusError maps an HTTP error answer. serverMessage is dropped when the body
+// statusError maps an HTTP error response. serverMessage is dropped when the body
 // was not a Status object, because then it is raw body text.
 func (c *Client) statusError(req TokenRequest, status metav1.Status, unstructured bool, err error) *Error {
 	serverMessage := c.redact.String(status.Message)
@@ -66,12 +65,12 @@ func (c *Client) statusError(req TokenRequest, status metav1.Status, unstructure
 	case http.StatusUnprocessableEntity:
 		return c.invalidError(failure)
 	default:
-		return c.newError(ExitFailure, err, "TokenRequest for %s failed with HTTP %d %s from %s (%s): %s",
-			req.describe(), status.Code, http.StatusText(int(status.Code)), c.server, c.describe, serverMessage)
+		return c.newError(ExitFailure, err, "TokenRequest for %s via %s failed with HTTP %d %s: %s",
+			req.describe(), c.describe, status.Code, http.StatusText(int(status.Code)), serverMessage)
 	}
 }
 
-// statusFailure is one HTTP error answer to a TokenRequest.
+// statusFailure is one HTTP error response to a TokenRequest.
 type statusFailure struct {
 	req           TokenRequest
 	status        metav1.Status
@@ -80,7 +79,7 @@ type statusFailure struct {
 	err           error
 }
 
-// detailsKind returns status.details.kind, which for a NotFound answer is the
+// detailsKind returns status.details.kind, which for a NotFound response is the
 // resource, such as "serviceaccounts" or "pods".
 func (f statusFailure) detailsKind() string {
 	if f.unstructured || f.status.Details == nil {
@@ -97,8 +96,8 @@ func (f statusFailure) detailsName() string {
 }
 
 func (c *Client) unauthorizedError(f statusFailure) *Error {
-	return c.newError(ExitUnauthorized, f.err, "bootstrap credentials rejected (401 Unauthorized) by %s for %s: %s; %s",
-		c.server, c.describe, f.serverMessage, c.renewCredentialsHint())
+	return c.newError(ExitUnauthorized, f.err, "bootstrap credentials rejected (401 Unauthorized) for %s: %s; %s",
+		c.describe, f.serverMessage, c.renewCredentialsHint())
 }
 
 func (c *Client) renewCredentialsHint() string {
@@ -122,8 +121,8 @@ const serviceAccountUserPrefix = "system:serviceaccount:"
 func (c *Client) forbiddenError(f statusFailure) *Error {
 	req := f.req
 	var message strings.Builder
-	fmt.Fprintf(&message, "bootstrap identity may not create a token for service account %s/%s (403 Forbidden) on %s (%s): %s\n",
-		req.Namespace, req.ServiceAccount, c.server, c.describe, f.serverMessage)
+	fmt.Fprintf(&message, "the bootstrap identity of %s may not create tokens for service account %s/%s (403 Forbidden): %s\n",
+		c.describe, req.Namespace, req.ServiceAccount, f.serverMessage)
 	fmt.Fprintf(&message, "Missing permission: verb \"create\" on resource \"serviceaccounts/token\" in namespace %q, resourceName %q.\n",
 		req.Namespace, req.ServiceAccount)
 	message.WriteString(rbacGrantHint(req.Namespace, req.ServiceAccount, f.status.Message))
@@ -169,19 +168,19 @@ func (c *Client) notFoundError(f statusFailure) *Error {
 	req := f.req
 	switch kind := f.detailsKind(); {
 	case kind == "serviceaccounts":
-		return c.newError(ExitNotFound, f.err, "service account %s/%s not found on %s (%s): check the namespace and name, or create it with: kubectl create serviceaccount %s -n %s",
-			req.Namespace, req.ServiceAccount, c.server, c.describe, req.ServiceAccount, req.Namespace)
+		return c.newError(ExitNotFound, f.err, "service account %s/%s not found (404) via %s: check the namespace and name, or create it with: kubectl create serviceaccount %s -n %s",
+			req.Namespace, req.ServiceAccount, c.describe, req.ServiceAccount, req.Namespace)
 	case boundResourceKinds[kind] != "":
 		object := BoundObject{Kind: boundResourceKinds[kind], Name: f.detailsName()}
-		return c.newError(ExitNotFound, f.err, "bound object %s not found on %s (%s): bind the token to an existing object",
-			object.describe(req.Namespace), c.server, c.describe)
+		return c.newError(ExitNotFound, f.err, "bound object %s not found (404) via %s: bind the token to an existing object",
+			object.describe(req.Namespace), c.describe)
 	default:
-		return c.newError(ExitNotFound, f.err, "TokenRequest for %s failed with 404 Not Found from %s (%s): %s; check that %s is a Kubernetes API server",
-			req.describe(), c.server, c.describe, f.serverMessage, c.server)
+		return c.newError(ExitNotFound, f.err, "TokenRequest for %s via %s failed with 404 Not Found: %s; check that %s is a Kubernetes API server",
+			req.describe(), c.describe, f.serverMessage, c.server)
 	}
 }
 
-// boundResourceKinds maps the resource in a NotFound answer to the kind of the
+// boundResourceKinds maps the resource in a NotFound response to the kind of the
 // bound object reference.
 var boundResourceKinds = map[string]string{"pods": "Pod", "secrets": "Secret", "nodes": "Node"}
 
@@ -190,25 +189,25 @@ func (c *Client) badRequestError(f statusFailure) *Error {
 	message := f.status.Message
 	switch {
 	case req.BoundObject != nil && strings.Contains(message, "to pod running with different serviceaccount name"):
-		return c.newError(ExitUsage, f.err, "bound object %s runs as another service account than %s (400 Bad Request from %s): bind the token to a pod whose spec.serviceAccountName is %q",
-			req.BoundObject.describe(req.Namespace), req.ServiceAccount, c.server, req.ServiceAccount)
+		return c.newError(ExitUsage, f.err, "bound object %s runs as another service account than %s (400 Bad Request via %s): bind the token to a pod whose spec.serviceAccountName is %q",
+			req.BoundObject.describe(req.Namespace), req.ServiceAccount, c.describe, req.ServiceAccount)
 	case req.BoundObject != nil && strings.Contains(message, "cannot bind token to"):
-		return c.newError(ExitUsage, f.err, "the API server %s cannot bind a token to %s (400 Bad Request): %s; bind it to a %s the server supports",
-			c.server, req.BoundObject.describe(req.Namespace), f.serverMessage, strings.Join(boundObjectKinds, ", "))
+		return c.newError(ExitUsage, f.err, "the API server cannot bind a token to %s (400 Bad Request via %s): %s; bind it to another kind of object (%s) that the server supports",
+			req.BoundObject.describe(req.Namespace), c.describe, f.serverMessage, strings.Join(boundObjectKinds, ", "))
 	default:
-		return c.newError(ExitUsage, f.err, "TokenRequest for %s rejected as a bad request (400) by %s (%s): %s",
-			req.describe(), c.server, c.describe, f.serverMessage)
+		return c.newError(ExitUsage, f.err, "TokenRequest for %s via %s rejected (400 Bad Request): %s",
+			req.describe(), c.describe, f.serverMessage)
 	}
 }
 
 func (c *Client) conflictError(f statusFailure) *Error {
 	req := f.req
 	if b := req.BoundObject; b != nil && b.UID != "" && strings.Contains(f.status.Message, "does not match the UID in record") {
-		return c.newError(ExitUsage, f.err, "bound object %s has another UID than the requested %s (409 Conflict from %s): the object was probably deleted and created again; pass its current UID or leave the UID out",
-			b.describe(req.Namespace), b.UID, c.server)
+		return c.newError(ExitUsage, f.err, "bound object %s has another UID than the requested %s (409 Conflict via %s): the object was probably deleted and created again; pass its current UID or leave the UID out",
+			b.describe(req.Namespace), b.UID, c.describe)
 	}
-	return c.newError(ExitFailure, f.err, "TokenRequest for %s failed with 409 Conflict from %s (%s): %s",
-		req.describe(), c.server, c.describe, f.serverMessage)
+	return c.newError(ExitFailure, f.err, "TokenRequest for %s via %s failed with 409 Conflict: %s",
+		req.describe(), c.describe, f.serverMessage)
 }
 
 func (c *Client) invalidError(f statusFailure) *Error {
@@ -221,11 +220,11 @@ func (c *Client) invalidError(f statusFailure) *Error {
 	if len(causes) == 0 {
 		causes = []string{"  " + f.serverMessage}
 	}
-	return c.newError(ExitUsage, f.err, "TokenRequest for %s is invalid (422 Unprocessable Entity from %s):\n%s\nFix the fields above and try again.",
-		f.req.describe(), c.server, strings.Join(causes, "\n"))
+	return c.newError(ExitUsage, f.err, "TokenRequest for %s via %s is invalid (422 Unprocessable Entity):\n%s\nFix the fields above and try again.",
+		f.req.describe(), c.describe, strings.Join(causes, "\n"))
 }
 
-// transportError maps a failure without an HTTP answer: credentials not ready,
+// transportError maps a failure without an HTTP response: credentials not ready,
 // a timeout, a TLS verification failure or an unreachable server.
 func (c *Client) transportError(ctx context.Context, req TokenRequest, start time.Time, err error) *Error {
 	cause := c.redact.errorText(err)
@@ -247,36 +246,36 @@ func (c *Client) transportError(ctx context.Context, req TokenRequest, start tim
 	var netError net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netError) && netError.Timeout()):
-		return c.newError(ExitUnreachable, err, "TokenRequest for %s to %s timed out after %s (%s): check that the API server is reachable, or allow a longer timeout",
-			req.describe(), c.server, timeout, c.describe)
+		return c.newError(ExitUnreachable, err, "TokenRequest for %s via %s timed out after %s: check that the API server is reachable, or allow a longer timeout",
+			req.describe(), c.describe, timeout)
 	case errors.Is(err, context.Canceled):
-		return c.newError(ExitFailure, err, "TokenRequest for %s to %s was canceled after %s", req.describe(), c.server, timeout)
+		return c.newError(ExitFailure, err, "TokenRequest for %s via %s was canceled", req.describe(), c.describe)
 	case errors.As(err, &unknownAuthority):
-		return c.newError(ExitUnreachable, err, "cannot verify the TLS certificate of %s (%s): %s; check the CA: %s",
-			c.server, c.describe, cause, c.caHint())
+		return c.newError(ExitUnreachable, err, "cannot verify the TLS certificate of the API server (%s): %s; check the CA: %s",
+			c.describe, cause, c.caHint())
 	case errors.As(err, &hostname):
-		return c.newError(ExitUnreachable, err, "the TLS certificate of %s does not match its host name (%s): %s; use a server URL whose host the certificate names",
-			c.server, c.describe, cause)
+		return c.newError(ExitUnreachable, err, "the TLS certificate of the API server does not match its host name (%s): %s; use a server URL whose host the certificate names",
+			c.describe, cause)
 	case errors.As(err, &invalidCertificate):
-		return c.newError(ExitUnreachable, err, "the TLS certificate of %s is not valid (%s): %s; check the certificate's dates and the CA: %s",
-			c.server, c.describe, cause, c.caHint())
+		return c.newError(ExitUnreachable, err, "the TLS certificate of the API server is not valid (%s): %s; check the certificate's dates and the CA: %s",
+			c.describe, cause, c.caHint())
 	case isNetworkError(err):
-		return c.newError(ExitUnreachable, err, "cannot reach the API server %s (%s): %s; check the server URL and the network",
-			c.server, c.describe, cause)
+		return c.newError(ExitUnreachable, err, "cannot reach the API server (%s): %s; check the server URL and the network",
+			c.describe, cause)
 	default:
-		return c.newError(ExitFailure, err, "TokenRequest for %s to %s failed (%s): %s",
-			req.describe(), c.server, c.describe, cause)
+		return c.newError(ExitFailure, err, "TokenRequest for %s via %s failed: %s",
+			req.describe(), c.describe, cause)
 	}
 }
 
 func (c *Client) caHint() string {
 	switch c.mode {
 	case ModeServer:
-		return fmt.Sprintf("%s must hold the CA that signed the API server's certificate", flagCAFile)
+		return fmt.Sprintf("%s must contain the CA that signed the API server's certificate", flagCAFile)
 	case ModeInCluster:
-		return "the mounted ca.crt must hold the CA that signed the API server's certificate"
+		return "the mounted ca.crt must contain the CA that signed the API server's certificate"
 	default:
-		return "certificate-authority or certificate-authority-data of the cluster in the bootstrap kubeconfig must hold the CA that signed the API server's certificate"
+		return "certificate-authority or certificate-authority-data of the cluster in the bootstrap kubeconfig must contain the CA that signed the API server's certificate"
 	}
 }
 

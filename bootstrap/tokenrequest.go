@@ -62,9 +62,10 @@ type Token struct {
 
 // RequestToken POSTs an authentication.k8s.io/v1 TokenRequest to
 // /api/v1/namespaces/{ns}/serviceaccounts/{name}/token. The deadline of ctx
-// bounds the whole call, including an exec plugin of the bootstrap user. It
-// makes one attempt and never retries. Failures are *Error values whose exit
-// code and message follow the server's answer (see requestError).
+// bounds the whole call, including an exec plugin of the bootstrap user, plus
+// at most cancelGracePeriod while a canceled request returns. It makes one
+// attempt and never retries. Failures are *Error values whose exit
+// code and message follow the server's response (see requestError).
 func (c *Client) RequestToken(ctx context.Context, req TokenRequest) (Token, error) {
 	if err := req.validate(); err != nil {
 		return Token{}, err
@@ -76,9 +77,11 @@ func (c *Client) RequestToken(ctx context.Context, req TokenRequest) (Token, err
 	// client-go logs response bodies at verbosity 8 and above through the
 	// logger in ctx, and this body carries the minted token. The zero
 	// logr.Logger discards everything.
+	// NOTE: klog ignores the logger in ctx if klog.EnableContextualLogging(false)
+	// was called; the program must leave contextual logging on.
 	ctx = klog.NewContext(ctx, klog.Logger{})
 
-	c.debugf(2, "sending TokenRequest for %s to %s via %s", req.describe(), c.server, c.describe)
+	c.debugf(2, "sending TokenRequest for %s via %s", req.describe(), c.describe)
 	response, err := c.send(ctx, req, record)
 	if err != nil {
 		c.relayWarnings(record, c.redact)
@@ -146,13 +149,22 @@ func (c *Client) send(ctx context.Context, req TokenRequest, record *exchange) (
 			return nil, errCredentialsTimedOut
 		}
 		// The request is on the wire, and the transport cancels it with ctx.
-		out := <-done
-		return out.response, out.err
+		// The grace period covers an exec plugin that client-go runs again,
+		// without a context, after a 401 response.
+		select {
+		case out := <-done:
+			return out.response, out.err
+		case <-time.After(cancelGracePeriod):
+			return nil, fmt.Errorf("request not finished %s after the deadline: %w", cancelGracePeriod, ctx.Err())
+		}
 	}
 }
 
+// cancelGracePeriod is how long send waits for a canceled request to return.
+const cancelGracePeriod = time.Second
+
 // post sends one TokenRequest. MaxRetries(0) turns off client-go's retry after
-// a Retry-After answer, so there is exactly one attempt.
+// a Retry-After response, so there is exactly one attempt.
 func (c *Client) post(ctx context.Context, req TokenRequest) (*authenticationv1.TokenRequest, error) {
 	result := c.rest.Post().
 		Namespace(req.Namespace).
@@ -192,7 +204,7 @@ func decodeTokenRequest(statusCode int, body []byte) (*authenticationv1.TokenReq
 	return response, nil
 }
 
-// malformedResponseError is a 2xx answer that is not a TokenRequest. Its
+// malformedResponseError is a 2xx response that is not a TokenRequest. Its
 // Error() never includes err's text, because apimachinery decoders quote the
 // body ("Object 'Kind' is missing in '...'"), and this body may carry the
 // minted token.
@@ -202,23 +214,23 @@ type malformedResponseError struct {
 }
 
 func (e *malformedResponseError) Error() string {
-	return fmt.Sprintf("HTTP %d answer is not a valid TokenRequest", e.statusCode)
+	return fmt.Sprintf("HTTP %d response is not a valid TokenRequest", e.statusCode)
 }
 
 func (e *malformedResponseError) Unwrap() error { return e.err }
 
-// tokenFrom checks the TokenRequest answer and converts it to a Token.
+// tokenFrom checks the TokenRequest response and converts it to a Token.
 func (c *Client) tokenFrom(req TokenRequest, response *authenticationv1.TokenRequest, sent time.Time, date string) (Token, error) {
 	redact := c.redact.withSecret(response.Status.Token)
 	if response.Status.Token == "" {
 		return Token{}, &Error{Code: ExitFailure, Message: redact.String(fmt.Sprintf(
-			"TokenRequest for %s: the API server %s returned no status.token; check that %s is a Kubernetes API server",
-			req.describe(), c.server, c.server))}
+			"TokenRequest for %s via %s returned no status.token; check that %s is a Kubernetes API server",
+			req.describe(), c.describe, c.server))}
 	}
 	if response.Status.ExpirationTimestamp.IsZero() {
 		return Token{}, &Error{Code: ExitFailure, Message: redact.String(fmt.Sprintf(
-			"TokenRequest for %s: the API server %s returned no status.expirationTimestamp; check that %s is a Kubernetes API server",
-			req.describe(), c.server, c.server))}
+			"TokenRequest for %s via %s returned no status.expirationTimestamp; check that %s is a Kubernetes API server",
+			req.describe(), c.describe, c.server))}
 	}
 
 	token := Token{
@@ -255,8 +267,8 @@ func (r TokenRequest) validate() error {
 			return Usagef("invalid audience %q: an audience must not be empty", audience)
 		}
 	}
-	// The range the API server accepts (10m to 2^32 s) is checked by the
-	// caller, which knows the flag; the server's 422 is the final word.
+	// The caller checks the range that the API server accepts (10m to 2^32 s),
+	// because it owns the flag. The server's 422 response is the final word.
 	if r.ExpirationSeconds < 0 {
 		return Usagef("invalid expirationSeconds %d: it must be positive, or 0 for the server default", r.ExpirationSeconds)
 	}

@@ -390,12 +390,12 @@ func TestRequestTokenMalformedAnswers(t *testing.T) {
 		{
 			name:      "truncated json",
 			body:      `{"kind":"TokenRequest","apiVersion":"authentication.k8s.io/v1","status":{"token":"FAKE.JWT.SECRET"`,
-			wantParts: []string{"HTTP 201 answer is not a valid TokenRequest"},
+			wantParts: []string{"HTTP 201 response is not a valid TokenRequest"},
 		},
 		{
 			name:      "kind missing",
 			body:      `{"apiVersion":"authentication.k8s.io/v1","status":{"token":"FAKE.JWT.SECRET","expirationTimestamp":"2030-03-01T11:00:00Z"}}`,
-			wantParts: []string{"HTTP 201 answer is not a valid TokenRequest"},
+			wantParts: []string{"HTTP 201 response is not a valid TokenRequest"},
 		},
 		{
 			name:      "empty token",
@@ -479,7 +479,7 @@ func TestRequestTokenUnreachable(t *testing.T) {
 				options.Server = "https://" + address
 				return options
 			},
-			wantParts: []string{"cannot reach the API server https://127.0.0.1:", "connection refused", "check the server URL"},
+			wantParts: []string{"cannot reach the API server (server https://127.0.0.1:", "connection refused", "check the server URL"},
 		},
 		{
 			name: "unknown certificate authority",
