@@ -3,17 +3,14 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"os"
 	"runtime"
 	"runtime/debug"
-	"strconv"
 	"time"
 
 	"github.com/spf13/cobra"
-	"k8s.io/klog/v2"
 
 	"github.com/kube-sa-token/kube-sa-token/bootstrap"
 	"github.com/kube-sa-token/kube-sa-token/plugin"
@@ -30,10 +27,6 @@ const exitCodesHelp = `Exit codes:
 
 // beforeOutput is passed to plugin.Runner.BeforeOutput; only tests set it.
 var beforeOutput func(token string)
-
-// klogMaxVerbosity caps client-go's own logging. From level 8 client-go logs
-// response bodies, and a TokenRequest response body contains the token.
-const klogMaxVerbosity = 6
 
 // run executes the command line args and returns the process exit code.
 // Nothing but an ExecCredential is ever written to stdout by `token`.
@@ -190,7 +183,6 @@ Bootstrap identity, one of:
 // process shortly after the deadline even when something ignores the context,
 // such as an exec plugin of the bootstrap kubeconfig that hangs.
 func (a *app) runToken(ctx context.Context, cfg plugin.Config, verbosity int) (err error) {
-	configureKlog(a.stderr, verbosity)
 	log := plugin.NewLogger(a.stderr, verbosity)
 
 	defer func() {
@@ -221,16 +213,4 @@ func (a *app) runToken(ctx context.Context, cfg plugin.Config, verbosity int) (e
 		BeforeOutput: beforeOutput,
 	}
 	return r.Run(ctx)
-}
-
-// configureKlog sends client-go's klog output through the redacting stderr
-// writer at the requested verbosity, capped at klogMaxVerbosity.
-func configureKlog(w io.Writer, verbosity int) {
-	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
-	klog.InitFlags(fs)
-	_ = fs.Set("logtostderr", "false")
-	_ = fs.Set("alsologtostderr", "false")
-	_ = fs.Set("stderrthreshold", "FATAL")
-	_ = fs.Set("v", strconv.Itoa(min(verbosity, klogMaxVerbosity)))
-	klog.SetOutput(w)
 }

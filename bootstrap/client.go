@@ -248,7 +248,7 @@ func (o Options) newClient(resolved *resolvedConfig) (*Client, error) {
 	})
 	config.APIPath = "/api"
 	config.GroupVersion = &schema.GroupVersion{Version: "v1"}
-	config.NegotiatedSerializer = tokenCodecs.WithoutConversion()
+	config.NegotiatedSerializer = tokenCodecs().WithoutConversion()
 	config.ContentType = "application/json"
 	config.AcceptContentTypes = "application/json"
 

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"regexp"
 	"strings"
+	"sync"
 )
 
 // Exit codes, shared by the whole program (documented in README and --help).
@@ -64,18 +65,21 @@ type redactor struct {
 	secrets []string // exact values: the bootstrap token, a minted token once known
 }
 
-var (
-	// jwtPattern matches a JSON Web Token: its header is base64url of `{"`,
+// redactPatterns are compiled on first use, because package init runs on
+// every cache hit and only failures need them.
+var redactPatterns = sync.OnceValue(func() (p struct{ jwt, bearer, tokenField *regexp.Regexp }) {
+	// jwt matches a JSON Web Token: its header is base64url of `{"`,
 	// which always starts with "eyJ".
-	jwtPattern = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)?`)
+	p.jwt = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)?`)
 
-	// bearerPattern matches an Authorization header value or a curl -H argument.
-	bearerPattern = regexp.MustCompile(`(?i)\bbearer\s+[^\s"',]+`)
+	// bearer matches an Authorization header value or a curl -H argument.
+	p.bearer = regexp.MustCompile(`(?i)\bbearer\s+[^\s"',]+`)
 
-	// tokenFieldPattern matches a "token" JSON field, such as status.token in a
+	// tokenField matches a "token" JSON field, such as status.token in a
 	// TokenRequest body or an ExecCredential.
-	tokenFieldPattern = regexp.MustCompile(`(?i)("token"\s*:\s*")[^"]*`)
-)
+	p.tokenField = regexp.MustCompile(`(?i)("token"\s*:\s*")[^"]*`)
+	return p
+})
 
 const redacted = "<redacted>"
 
@@ -94,9 +98,10 @@ func (r redactor) String(text string) string {
 	for _, secret := range r.secrets {
 		text = strings.ReplaceAll(text, secret, redacted)
 	}
-	text = jwtPattern.ReplaceAllString(text, redacted)
-	text = bearerPattern.ReplaceAllString(text, "Bearer "+redacted)
-	text = tokenFieldPattern.ReplaceAllString(text, "${1}"+redacted)
+	patterns := redactPatterns()
+	text = patterns.jwt.ReplaceAllString(text, redacted)
+	text = patterns.bearer.ReplaceAllString(text, "Bearer "+redacted)
+	text = patterns.tokenField.ReplaceAllString(text, "${1}"+redacted)
 	return text
 }
 

@@ -11,6 +11,7 @@ import (
 	"net/http"
 	"regexp"
 	"strings"
+	"sync"
 	"time"
 
 	apierrors "k8s.io/apimachinery/pkg/api/errors"
@@ -114,7 +115,7 @@ func (c *Client) renewCredentialsHint() string {
 
 // forbiddenUserPattern finds the user in the API server's RBAC denial, such as
 // `User "system:serviceaccount:ops:minter" cannot create resource ...`.
-var forbiddenUserPattern = regexp.MustCompile(`User "([^"]+)" cannot`)
+var forbiddenUserPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`User "([^"]+)" cannot`) })
 
 const serviceAccountUserPrefix = "system:serviceaccount:"
 
@@ -136,7 +137,7 @@ func rbacGrantHint(namespace, serviceAccount, serverMessage string) string {
 	role := programName + "-" + serviceAccount
 	subject := "--user=BOOTSTRAP_USER"
 	note := "Replace BOOTSTRAP_USER with the user name of the bootstrap identity (kubectl auth whoami shows it).\n"
-	if match := forbiddenUserPattern.FindStringSubmatch(serverMessage); match != nil {
+	if match := forbiddenUserPattern().FindStringSubmatch(serverMessage); match != nil {
 		user := match[1]
 		note = ""
 		subject = "--user=" + shellQuote(user)
@@ -154,11 +155,11 @@ func rbacGrantHint(namespace, serviceAccount, serverMessage string) string {
 	return strings.TrimSuffix(hint.String(), "\n")
 }
 
-var shellSafePattern = regexp.MustCompile(`^[A-Za-z0-9@%+=:,./_-]+$`)
+var shellSafePattern = sync.OnceValue(func() *regexp.Regexp { return regexp.MustCompile(`^[A-Za-z0-9@%+=:,./_-]+$`) })
 
 // shellQuote quotes value for a POSIX shell unless it is made of safe characters.
 func shellQuote(value string) string {
-	if shellSafePattern.MatchString(value) {
+	if shellSafePattern().MatchString(value) {
 		return value
 	}
 	return "'" + strings.ReplaceAll(value, "'", `'\''`) + "'"

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net/http"
 	"strings"
+	"sync"
 	"time"
 
 	authenticationv1 "k8s.io/api/authentication/v1"
@@ -22,12 +23,14 @@ import (
 
 // tokenCodecs encode TokenRequests and decode TokenRequests and Status
 // objects. Status is registered in core v1, where the API server puts it.
-var tokenCodecs = func() serializer.CodecFactory {
+// The scheme is built on first use: a cache hit never needs it, and package
+// init runs on every kubectl call.
+var tokenCodecs = sync.OnceValue(func() serializer.CodecFactory {
 	scheme := runtime.NewScheme()
 	utilruntime.Must(authenticationv1.AddToScheme(scheme))
 	metav1.AddToGroupVersion(scheme, schema.GroupVersion{Version: "v1"})
 	return serializer.NewCodecFactory(scheme)
-}()
+})
 
 // Kinds that a token can be bound to, all in API version v1.
 var boundObjectKinds = []string{"Pod", "Secret", "Node"}
@@ -198,7 +201,7 @@ func decodeTokenRequest(statusCode int, body []byte) (*authenticationv1.TokenReq
 	}
 
 	response := &authenticationv1.TokenRequest{}
-	if _, _, err := tokenCodecs.UniversalDeserializer().Decode(body, nil, response); err != nil {
+	if _, _, err := tokenCodecs().UniversalDeserializer().Decode(body, nil, response); err != nil {
 		return nil, &malformedResponseError{statusCode: statusCode, err: err}
 	}
 	return response, nil

@@ -2,10 +2,14 @@ package plugin
 
 import (
 	"bytes"
+	"flag"
 	"fmt"
 	"io"
 	"regexp"
+	"strconv"
 	"sync"
+
+	"k8s.io/klog/v2"
 )
 
 // redacted replaces every secret in text written through a Redactor.
@@ -14,7 +18,10 @@ const redacted = "[REDACTED]"
 // jwtPattern matches a compact JWS: three base64url segments, the first of
 // which is a JSON header ("eyJ" is the encoding of `{"`). ServiceAccount
 // tokens have this shape, so one that was never registered is still caught.
-var jwtPattern = regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)
+// It is compiled on first use to keep package init off the cache-hit path.
+var jwtPattern = sync.OnceValue(func() *regexp.Regexp {
+	return regexp.MustCompile(`eyJ[A-Za-z0-9_-]{4,}\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)
+})
 
 // Redactor is an io.Writer for stderr that removes registered secrets and
 // anything shaped like a JWT before passing text on. Each Write is redacted
@@ -52,7 +59,7 @@ func (r *Redactor) redact(p []byte) []byte {
 	for _, s := range r.secrets {
 		p = bytes.ReplaceAll(p, s, []byte(redacted))
 	}
-	return jwtPattern.ReplaceAll(p, []byte(redacted))
+	return jwtPattern().ReplaceAll(p, []byte(redacted))
 }
 
 // Write redacts p and writes it. It reports len(p) on success so callers that
@@ -91,4 +98,21 @@ func (l *Logger) Warnf(format string, args ...any) {
 		return
 	}
 	fmt.Fprintf(l.out, "kube-sa-token: warning: "+format+"\n", args...)
+}
+
+// klogMaxVerbosity caps client-go's own logging. From level 8 client-go logs
+// response bodies, and a TokenRequest response body contains the token.
+const klogMaxVerbosity = 6
+
+// configureKlog sends client-go's klog output through the Logger's redacting
+// writer at the Logger's verbosity, capped at klogMaxVerbosity. Only the miss
+// path calls it, because only the miss path runs client-go.
+func (l *Logger) configureKlog() {
+	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
+	klog.InitFlags(fs)
+	_ = fs.Set("logtostderr", "false")
+	_ = fs.Set("alsologtostderr", "false")
+	_ = fs.Set("stderrthreshold", "FATAL")
+	_ = fs.Set("v", strconv.Itoa(min(l.level, klogMaxVerbosity)))
+	klog.SetOutput(l.out)
 }

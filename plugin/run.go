@@ -210,6 +210,7 @@ func (r *Runner) entryPath(key string) string {
 // skew-corrected local expiry.
 func (r *Runner) mint(ctx context.Context, inputs cache.Inputs) (cache.Entry, error) {
 	r.registerTokenFile()
+	r.Log.configureKlog()
 
 	b := r.Config.Bootstrap
 	b.Warn = func(msg string) { r.Log.Warnf("%s", msg) }

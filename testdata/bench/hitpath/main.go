@@ -2,7 +2,7 @@
 // side by side with a minimal Go program that reads a small file and prints
 // it. It builds both, mints one token from an in-process fake API server to
 // fill the cache, then runs the two commands alternately and reports wall
-// time and peak RSS. Other commands can join the comparison with -extra.
+// time, and peak RSS through GNU time. Other commands can join the comparison with -extra.
 //
 //	go run ./testdata/bench/hitpath -runs 300
 package main
@@ -21,9 +21,9 @@ import (
 	"path/filepath"
 	"runtime"
 	"slices"
+	"strconv"
 	"strings"
 	"sync/atomic"
-	"syscall"
 	"time"
 )
 
@@ -41,6 +41,7 @@ func main() {
 
 	plugin := build(work, "kube-sa-token", ".")
 	minimal := build(work, "minimal", "./testdata/bench/minimal")
+	restOnly := build(work, "restonly", "./testdata/bench/restonly")
 
 	server := fakeAPIServer()
 	defer server.Close()
@@ -66,7 +67,12 @@ func main() {
 	}
 	minimalCmd := []string{minimal, entries[0]}
 
-	cmds := []namedCmd{{"minimal Go program", minimalCmd}, {"kube-sa-token cache hit", pluginCmd}}
+	cmds := []namedCmd{
+		{"minimal Go program", minimalCmd},
+		{"minimal + client-go/rest", []string{restOnly, entries[0]}},
+		{"kube-sa-token version", []string{plugin, "version"}},
+		{"kube-sa-token cache hit", pluginCmd},
+	}
 	if *extra != "" {
 		cmds = append(cmds, namedCmd{*extra, strings.Fields(*extra)})
 	}
@@ -84,13 +90,20 @@ func main() {
 		log.Fatalf("the fake API server saw %d TokenRequests, want 1: the timed runs were not all cache hits", n)
 	}
 
+	rss := make([]int64, len(cmds))
+	for j, c := range cmds {
+		if rss[j], err = peakRSS(c.argv, env, 20); err != nil {
+			log.Fatalf("%s: %v", c.name, err)
+		}
+	}
+
 	fmt.Printf("machine: %s/%s, %d CPUs, %s; runs: %d each, alternating\n", runtime.GOOS, runtime.GOARCH, runtime.NumCPU(), runtime.Version(), *runs)
-	fmt.Printf("%-28s %10s %10s %10s %12s\n", "command", "median", "mean", "p90", "max RSS")
+	fmt.Printf("%-28s %10s %10s %10s %14s %8s\n", "command", "median", "mean", "p90", "peak RSS", "ratio")
 	base := median(samples[0])
 	for j, c := range cmds {
 		med := median(samples[j])
-		fmt.Printf("%-28s %10s %10s %10s %9.1f MiB   %.2fx\n", c.name, med.Round(time.Microsecond), mean(samples[j]).Round(time.Microsecond),
-			percentile(samples[j], 0.9).Round(time.Microsecond), float64(maxRSS(samples[j]))/1024, float64(med)/float64(base))
+		fmt.Printf("%-28s %10s %10s %10s %10.1f MiB %7.2fx\n", c.name, med.Round(time.Microsecond), mean(samples[j]).Round(time.Microsecond),
+			percentile(samples[j], 0.9).Round(time.Microsecond), float64(rss[j])/1024, float64(med)/float64(base))
 	}
 }
 
@@ -100,8 +113,7 @@ type namedCmd struct {
 }
 
 type sample struct {
-	wall  time.Duration
-	rssKB int64
+	wall time.Duration
 }
 
 func runOnce(argv, env []string) (sample, error) {
@@ -115,11 +127,37 @@ func runOnce(argv, env []string) (sample, error) {
 	if err != nil {
 		return sample{}, fmt.Errorf("%v: %s", err, stderr.String())
 	}
-	var rss int64
-	if ru, ok := cmd.ProcessState.SysUsage().(*syscall.Rusage); ok {
-		rss = ru.Maxrss // KiB on Linux
+	return sample{wall: wall}, nil
+}
+
+// gnuTime is GNU time, which reports a child's peak RSS. The rusage of a
+// child started from this Go process is no use for that: Linux keeps the
+// parent's high-water mark in a child that exec'd after vfork.
+const gnuTime = "/usr/bin/time"
+
+// peakRSS returns the largest peak RSS in KiB over runs of argv, measured by
+// GNU time, or 0 when GNU time is not installed (Debian package "time").
+func peakRSS(argv, env []string, runs int) (int64, error) {
+	if _, err := os.Stat(gnuTime); err != nil {
+		return 0, nil
 	}
-	return sample{wall: wall, rssKB: rss}, nil
+	var peak int64
+	for i := 0; i < runs; i++ {
+		cmd := exec.Command(gnuTime, append([]string{"-f", "%M"}, argv...)...)
+		cmd.Env = env
+		var stderr bytes.Buffer
+		cmd.Stdout, cmd.Stderr = io.Discard, &stderr
+		if err := cmd.Run(); err != nil {
+			return 0, fmt.Errorf("%v: %s", err, stderr.String())
+		}
+		lines := strings.Split(strings.TrimSpace(stderr.String()), "\n")
+		kib, err := strconv.ParseInt(lines[len(lines)-1], 10, 64)
+		if err != nil {
+			return 0, fmt.Errorf("parse GNU time output %q: %v", stderr.String(), err)
+		}
+		peak = max(peak, kib)
+	}
+	return peak, nil
 }
 
 func build(dir, name, pkg string) string {
@@ -169,14 +207,6 @@ func mean(s []sample) time.Duration {
 		sum += x.wall
 	}
 	return sum / time.Duration(len(s))
-}
-
-func maxRSS(s []sample) int64 {
-	var m int64
-	for _, x := range s {
-		m = max(m, x.rssKB)
-	}
-	return m
 }
 
 func must(err error) {
