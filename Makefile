@@ -65,8 +65,11 @@ e2e: build e2e-tools
 
 test: unit e2e $(CROSS_GOAL)
 
+# The demo runs as a built binary, not through `go run`, so that Ctrl-C and SIGTERM reach
+# it directly and it can stop the control plane.
 demo: build e2e-tools
-	cd e2e && $(GO) run ./cmd/demo -plugin $(abspath $(PLUGIN)) -bin-dir bin $(if $(KEEP),-keep)
+	cd e2e && $(GO) build -o bin/demo ./cmd/demo
+	e2e/bin/demo -plugin $(PLUGIN) -bin-dir $(E2E_BIN) $(if $(KEEP),-keep)
 
 # Placeholder until the benchmarks are chosen: runs whatever benchmarks the packages have.
 bench:
