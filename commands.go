@@ -34,6 +34,11 @@ func run(args []string, stdout, stderr io.Writer) int {
 	errOut := plugin.NewRedactor(stderr)
 	app := &app{stdout: stdout, stderr: errOut}
 	root := app.rootCommand()
+	if len(args) > 0 && args[0] == "token" {
+		// Every kubectl call runs `token`, and building the completion
+		// command tree is a measurable share of a cache hit.
+		root.CompletionOptions.DisableDefaultCmd = true
+	}
 	root.SetArgs(args)
 	root.SetOut(stdout)
 	root.SetErr(errOut)
@@ -89,7 +94,6 @@ ServiceAccount without a long-lived secret. Run it from a kubeconfig exec stanza
 		SilenceUsage:  true,
 		SilenceErrors: true,
 	}
-	root.CompletionOptions.HiddenDefaultCmd = false
 	root.AddCommand(a.tokenCommand(), a.versionCommand(), a.cacheCommand())
 	return root
 }

@@ -88,6 +88,9 @@ func (o Options) serverConfig() (*resolvedConfig, error) {
 		o.warnf("TLS verification of the bootstrap server %s is off (%s): anyone on the network path can read the bootstrap token and the minted token; pass %s instead",
 			o.Server, flagInsecure, flagCAFile)
 	} else {
+		if err := parseCAFile(flagCAFile, o.CAFile); err != nil {
+			return nil, err
+		}
 		config.CAFile = o.CAFile
 	}
 	return &resolvedConfig{config: config, describe: o.Describe()}, nil
@@ -104,7 +107,7 @@ func (o Options) inClusterConfig() (*resolvedConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	if _, err := readCAFile(inClusterCALabel, caFile); err != nil {
+	if err := parseCAFile(inClusterCALabel, caFile); err != nil {
 		return nil, err
 	}
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/tls"
 	"crypto/x509"
+	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -507,5 +508,26 @@ func TestServerClientTokenFromEnvironment(t *testing.T) {
 				t.Errorf("Authorization header does not carry the token from %s", TokenEnv)
 			}
 		})
+	}
+}
+
+func TestServerClientRejectsDamagedCA(t *testing.T) {
+	// A CERTIFICATE block passes the cheap check of Validate and Identity;
+	// its content is parsed only when the client is built.
+	damaged := writeFile(t, "damaged.crt", "-----BEGIN CERTIFICATE-----\nbm90IGEgY2VydGlmaWNhdGU=\n-----END CERTIFICATE-----\n")
+	options := Options{Server: "https://127.0.0.1:6443", CAFile: damaged, Token: bootstrapToken, Getenv: envMap(nil)}
+	if err := options.Validate(); err != nil {
+		t.Fatalf("Validate() = %v, want nil for a file with a CERTIFICATE block", err)
+	}
+
+	_, err := options.NewClient()
+	var bootstrapErr *Error
+	if !errors.As(err, &bootstrapErr) || bootstrapErr.ExitCode() != ExitUsage {
+		t.Fatalf("NewClient() error = %v, want exit code %d", err, ExitUsage)
+	}
+	for _, part := range []string{flagCAFile, damaged, "contains no valid PEM certificate"} {
+		if !strings.Contains(err.Error(), part) {
+			t.Errorf("error does not contain %q:\n%v", part, err)
+		}
 	}
 }

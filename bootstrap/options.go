@@ -2,6 +2,7 @@ package bootstrap
 
 import (
 	"crypto/x509"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"net"
@@ -236,7 +237,10 @@ func readTokenFile(flag, path string) (string, error) {
 	return token, nil
 }
 
-// readCAFile returns the bytes of a PEM file that contains at least one certificate.
+// readCAFile returns the bytes of a file that contains at least one PEM
+// CERTIFICATE block. It does not parse the certificates, because it runs on
+// the cache-hit path and x509 parsing costs more than the rest of that path;
+// parseCAFile does that before the CA is used.
 func readCAFile(flag, path string) ([]byte, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -245,10 +249,38 @@ func readCAFile(flag, path string) ([]byte, error) {
 	if strings.TrimSpace(string(data)) == "" {
 		return nil, Usagef("%s %q is empty: it must contain the PEM-encoded CA certificate of the API server", flag, path)
 	}
-	if !x509.NewCertPool().AppendCertsFromPEM(data) {
+	if !hasPEMCertificate(data) {
 		return nil, Usagef("%s %q contains no PEM certificate: it must contain the PEM-encoded CA certificate of the API server", flag, path)
 	}
 	return data, nil
+}
+
+// parseCAFile is readCAFile followed by parsing the certificates, for the
+// miss path, so a damaged CA file is a usage error naming the file rather than
+// a TLS failure.
+func parseCAFile(flag, path string) error {
+	data, err := readCAFile(flag, path)
+	if err != nil {
+		return err
+	}
+	if !x509.NewCertPool().AppendCertsFromPEM(data) {
+		return Usagef("%s %q contains no valid PEM certificate: it must contain the PEM-encoded CA certificate of the API server", flag, path)
+	}
+	return nil
+}
+
+// hasPEMCertificate reports whether data contains a PEM block of type CERTIFICATE.
+func hasPEMCertificate(data []byte) bool {
+	for {
+		var block *pem.Block
+		block, data = pem.Decode(data)
+		if block == nil {
+			return false
+		}
+		if block.Type == "CERTIFICATE" {
+			return true
+		}
+	}
 }
 
 // Describe names the bootstrap source for messages, such as

@@ -30,6 +30,7 @@ import (
 func main() {
 	runs := flag.Int("runs", 300, "runs of each command")
 	extra := flag.String("extra", "", "another command to time alongside, as one shell-free string split on spaces")
+	keep := flag.Bool("keep", false, "keep the work directory and print the cache-hit command, for profiling it with other tools")
 	flag.Parse()
 	log.SetFlags(0)
 
@@ -37,7 +38,9 @@ func main() {
 	if err != nil {
 		log.Fatal(err)
 	}
-	defer os.RemoveAll(work)
+	if !*keep {
+		defer os.RemoveAll(work)
+	}
 
 	plugin := build(work, "kube-sa-token", ".")
 	minimal := build(work, "minimal", "./testdata/bench/minimal")
@@ -66,6 +69,9 @@ func main() {
 		log.Fatalf("cache holds %d entries after one run, want 1", len(entries))
 	}
 	minimalCmd := []string{minimal, entries[0]}
+	if *keep {
+		fmt.Printf("env KUBE_SA_TOKEN_CACHE_DIR=%s KUBE_SA_TOKEN_BOOTSTRAP_TOKEN=bench-bootstrap-token %s\n", cacheDir, strings.Join(pluginCmd, " "))
+	}
 
 	cmds := []namedCmd{
 		{"minimal Go program", minimalCmd},
@@ -162,7 +168,9 @@ func peakRSS(argv, env []string, runs int) (int64, error) {
 
 func build(dir, name, pkg string) string {
 	out := filepath.Join(dir, name)
+	// The flags of a release build: static, stripped.
 	cmd := exec.Command("go", "build", "-trimpath", "-ldflags=-s -w", "-o", out, pkg)
+	cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
 	cmd.Stdout, cmd.Stderr = os.Stderr, os.Stderr
 	if err := cmd.Run(); err != nil {
 		log.Fatalf("build %s: %v", pkg, err)
