@@ -59,11 +59,13 @@ func (c *Config) Validate() error {
 	if errs := validation.IsDNS1123Subdomain(req.ServiceAccount); len(errs) > 0 {
 		return bootstrap.Usagef("invalid --service-account %q: %s", req.ServiceAccount, strings.Join(errs, "; "))
 	}
+
 	for _, a := range req.Audiences {
 		if strings.TrimSpace(a) == "" {
 			return bootstrap.Usagef("invalid --audience %q: an audience must not be empty; leave --audience out to get the API server's audiences", a)
 		}
 	}
+
 	if err := c.validateExpiration(); err != nil {
 		return err
 	}
@@ -73,6 +75,7 @@ func (c *Config) Validate() error {
 	if c.RefreshBuffer < 0 || c.RefreshBuffer >= c.Expiration {
 		return bootstrap.Usagef("invalid --refresh-buffer %s: it must be at least 0 and shorter than --expiration %s", c.RefreshBuffer, c.Expiration)
 	}
+
 	if err := CheckAPIVersion(c.DefaultAPIVersion); err != nil {
 		return bootstrap.Usagef("invalid --api-version: %v", err)
 	}

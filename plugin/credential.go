@@ -12,10 +12,9 @@ import (
 )
 
 // EncodeCredential returns the ExecCredential of apiVersion carrying token and
-// expirationTimestamp, as one line of JSON. The timestamp is printed in UTC
-// with second precision, as metav1.Time marshals it; callers pass a time that
-// is already truncated down so the printed value never lies past the refresh
-// point.
+// expirationTimestamp, as one line of JSON. metav1.Time prints the timestamp
+// in UTC and drops fractional seconds, so callers pass a time that is already
+// truncated to the second.
 func EncodeCredential(apiVersion, token string, expirationTimestamp time.Time) ([]byte, error) {
 	expiry := metav1.NewTime(expirationTimestamp.UTC())
 
