@@ -29,8 +29,8 @@ go mod download
 total=$(go list -deps "${packages[@]}" | wc -l)
 cat <<EOF
 e2e tools: building etcd, kube-apiserver $k8s_version and kubectl ($total packages).
-  With an empty Go build cache this takes about 7 to 9 minutes on 2 cores (measured on
-  this project's 2-core CI machine); with a warm cache, under a minute.
+  With empty Go caches this took 4 to 5 minutes on an otherwise idle 2-core machine, and
+  takes longer while other builds share the cores. With a warm cache it takes under a minute.
 EOF
 
 # report_progress reads go build -v output, which is one import path per compiled package,

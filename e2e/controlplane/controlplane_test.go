@@ -28,7 +28,8 @@ import (
 // binDirEnv overrides where the tests look for etcd, kube-apiserver and kubectl.
 const binDirEnv = "KUBE_SA_TOKEN_E2E_BIN_DIR"
 
-// signalHelperEnv makes TestSignalHelperProcess start a control plane and wait for a signal.
+// signalHelperEnv makes the test binary start a control plane and wait for a signal
+// instead of running tests.
 const signalHelperEnv = "KUBE_SA_TOKEN_E2E_SIGNAL_HELPER_DIR"
 
 func binDir(t *testing.T) string {
@@ -234,8 +235,7 @@ func assertPortClosed(t *testing.T, serverURL string) {
 	}
 }
 
-// helperReport is what TestSignalHelperProcess prints on one line once its control plane is
-// ready.
+// helperReport is what runSignalHelper prints on one line once its control plane is ready.
 type helperReport struct {
 	PIDs      map[string]int
 	ServerURL string
@@ -255,7 +255,7 @@ func TestSignalStopsComponents(t *testing.T) {
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			helper := exec.Command(os.Args[0], "-test.run=^TestSignalHelperProcess$")
+			helper := exec.Command(os.Args[0])
 			helper.Env = append(os.Environ(), signalHelperEnv+"="+t.TempDir(), binDirEnv+"="+binaries)
 			stdout, err := helper.StdoutPipe()
 			if err != nil {
@@ -318,14 +318,19 @@ func eventually(timeout time.Duration, condition func() bool) bool {
 	return condition()
 }
 
-// TestSignalHelperProcess is not a test: TestSignalStopsComponents runs the test binary with
-// signalHelperEnv set so that this function starts a control plane in a separate process
-// and waits for the signal.
-func TestSignalHelperProcess(t *testing.T) {
-	dir := os.Getenv(signalHelperEnv)
-	if dir == "" {
+// TestMain runs the signal helper instead of the tests when TestSignalStopsComponents
+// starts this test binary with signalHelperEnv set.
+func TestMain(m *testing.M) {
+	if dir := os.Getenv(signalHelperEnv); dir != "" {
+		runSignalHelper(dir)
 		return
 	}
+	os.Exit(m.Run())
+}
+
+// runSignalHelper starts a control plane in dir, prints a READY line and waits for the
+// signal that TestSignalStopsComponents sends. It exits 1 if none arrives in 2 minutes.
+func runSignalHelper(dir string) {
 	cp, err := Start(context.Background(), Options{BinDir: os.Getenv(binDirEnv), Dir: dir})
 	if err != nil {
 		fmt.Fprintln(os.Stderr, err)
