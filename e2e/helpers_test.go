@@ -273,9 +273,19 @@ func childEnv(t *testing.T, extra ...string) []string {
 }
 
 // run runs a command to completion with commandTimeout and returns its output and exit
-// code. It fails the test only when the command cannot be run at all.
+// code. It fails the test only when the command cannot be run at all or times out.
 func run(t *testing.T, environment []string, name string, args ...string) commandResult {
 	t.Helper()
+	result, err := runCommand(environment, name, args...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return result
+}
+
+// runCommand is run for goroutines other than the test's own, which must not call
+// t.Fatal: it returns an error when the command cannot be run at all or times out.
+func runCommand(environment []string, name string, args ...string) (commandResult, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), commandTimeout)
 	defer cancel()
 	cmd := exec.CommandContext(ctx, name, args...)
@@ -285,17 +295,17 @@ func run(t *testing.T, environment []string, name string, args ...string) comman
 
 	err := cmd.Run()
 	result := commandResult{stdout: stdout.String(), stderr: stderr.String()}
+	if ctx.Err() != nil {
+		return result, fmt.Errorf("%s %s timed out after %s", name, strings.Join(args, " "), commandTimeout)
+	}
 	var exitErr *exec.ExitError
 	switch {
 	case errors.As(err, &exitErr):
 		result.exitCode = exitErr.ExitCode()
 	case err != nil:
-		t.Fatalf("run %s %s: %v", name, strings.Join(args, " "), err)
+		return result, fmt.Errorf("run %s %s: %w", name, strings.Join(args, " "), err)
 	}
-	if ctx.Err() != nil {
-		t.Fatalf("%s %s timed out after %s", name, strings.Join(args, " "), commandTimeout)
-	}
-	return result
+	return result, nil
 }
 
 func runKubectl(t *testing.T, kubectl kubectlBinary, kubeconfig string, args ...string) commandResult {

@@ -77,7 +77,11 @@ func TestConcurrentKubectlMintOnce(t *testing.T) {
 	kubectl := pinnedKubectl()
 	before := tokenRequestCount(t)
 
+	environment := childEnv(t)
+	args := []string{"--kubeconfig", kubeconfig,
+		"auth", "whoami", "-o", "jsonpath={.status.userInfo.username}"}
 	results := make([]commandResult, processes)
+	errs := make([]error, processes)
 	var started, finished sync.WaitGroup
 	start := make(chan struct{})
 	for i := range processes {
@@ -87,8 +91,7 @@ func TestConcurrentKubectlMintOnce(t *testing.T) {
 			defer finished.Done()
 			started.Done()
 			<-start
-			results[i] = runKubectl(t, kubectl, kubeconfig,
-				"auth", "whoami", "-o", "jsonpath={.status.userInfo.username}")
+			results[i], errs[i] = runCommand(environment, kubectl.path, args...)
 		}()
 	}
 	started.Wait()
@@ -96,6 +99,10 @@ func TestConcurrentKubectlMintOnce(t *testing.T) {
 	finished.Wait()
 
 	for i, result := range results {
+		if errs[i] != nil {
+			t.Errorf("kubectl %d: %v", i, errs[i])
+			continue
+		}
 		if result.exitCode != exitOK {
 			t.Errorf("kubectl %d failed: %s", i, result)
 			continue
