@@ -141,6 +141,10 @@ func (o Options) kubeconfigConfig() (*resolvedConfig, error) {
 	if err != nil {
 		return nil, err
 	}
+	if raw.AuthInfos[kubeContext.AuthInfo] == nil {
+		return nil, Usagef("bootstrap context %q in kubeconfig %q names user %q, which the kubeconfig does not define, so requests would be anonymous; add the user or pick another context with %s",
+			contextName, paths, kubeContext.AuthInfo, flagContext)
+	}
 	if err := checkExecRecursion(contextName, kubeContext.AuthInfo, raw.AuthInfos[kubeContext.AuthInfo]); err != nil {
 		return nil, err
 	}
@@ -259,6 +263,11 @@ func (o Options) newClient(resolved *resolvedConfig) (*Client, error) {
 	if err != nil {
 		return nil, Usagef("cannot build a client for the bootstrap identity %s: %s; fix its server URL, CA and credentials",
 			resolved.describe, redact.errorText(err))
+	}
+	// A redirect would send the bootstrap credentials to another origin,
+	// perhaps in clear text, because client-go adds them to every request.
+	restClient.Client.CheckRedirect = func(req *http.Request, _ []*http.Request) error {
+		return &redirectError{location: req.URL.Redacted()}
 	}
 	client.rest = restClient
 	client.debugf(4, "bootstrap identity: %s", client.describe)
@@ -402,3 +411,10 @@ func (r *exchangeRecorder) RoundTrip(req *http.Request) (*http.Response, error) 
 // WrappedRoundTripper lets client-go reach the transport below, for example
 // to cancel requests.
 func (r *exchangeRecorder) WrappedRoundTripper() http.RoundTripper { return r.next }
+
+// redirectError stops a TokenRequest that the server answers with a redirect.
+type redirectError struct{ location string }
+
+func (e *redirectError) Error() string {
+	return "the API server redirected the TokenRequest to " + e.location
+}

@@ -280,6 +280,9 @@ func TestKubeconfigUsageErrors(t *testing.T) {
 	missingCluster := kubeconfigFor(server, "orphan", map[string]*clientcmdapi.AuthInfo{"orphan": {Token: bootstrapToken}})
 	missingCluster.Contexts["orphan"].Cluster = "gone"
 	orphan := writeKubeconfig(t, missingCluster)
+	missingUserConfig := kubeconfigFor(server, "ghost", map[string]*clientcmdapi.AuthInfo{"ghost": {Token: bootstrapToken}})
+	delete(missingUserConfig.AuthInfos, "ghost")
+	missingUser := writeKubeconfig(t, missingUserConfig)
 	absent := filepath.Join(t.TempDir(), "absent")
 	malformed := writeFile(t, "malformed", "apiVersion: v1\nusers:\n- name: x\n  user:\n    token: "+bootstrapToken+"\n  - broken: [\n")
 	tests := []struct {
@@ -311,6 +314,11 @@ func TestKubeconfigUsageErrors(t *testing.T) {
 			name:      "context without cluster",
 			options:   Options{Kubeconfig: orphan},
 			wantParts: []string{`invalid bootstrap context "orphan"`, orphan, flagContext},
+		},
+		{
+			name:      "context names an undefined user",
+			options:   Options{Kubeconfig: missingUser},
+			wantParts: []string{`bootstrap context "ghost"`, `user "ghost"`, "does not define", "anonymous", flagContext},
 		},
 		{
 			name:      "malformed kubeconfig",
@@ -529,5 +537,27 @@ func TestServerClientRejectsDamagedCA(t *testing.T) {
 		if !strings.Contains(err.Error(), part) {
 			t.Errorf("error does not contain %q:\n%v", part, err)
 		}
+	}
+}
+
+func TestServerRedirectNotFollowed(t *testing.T) {
+	target := newAPIServer(t, respond(http.StatusCreated, mintedResponse, nil), nil)
+	redirecting := newAPIServer(t, func(w http.ResponseWriter, r *http.Request) {
+		http.Redirect(w, r, target.URL+r.URL.Path, http.StatusTemporaryRedirect)
+	}, nil)
+	client := newServerClient(t, redirecting, &outputSink{})
+
+	_, err := client.RequestToken(context.Background(), TokenRequest{Namespace: "team-a", ServiceAccount: "deployer", ExpirationSeconds: 3600})
+
+	if got := exitCodeOf(err); got != ExitFailure {
+		t.Fatalf("exit code = %d, want %d (error: %v)", got, ExitFailure, err)
+	}
+	for _, part := range []string{"redirected the TokenRequest to " + target.URL, "does not follow redirects"} {
+		if !strings.Contains(err.Error(), part) {
+			t.Errorf("error does not contain %q:\n%s", part, err)
+		}
+	}
+	if n := len(target.Requests()); n != 0 {
+		t.Errorf("the redirect target received %d requests, want 0", n)
 	}
 }

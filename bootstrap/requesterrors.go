@@ -119,8 +119,17 @@ var forbiddenUserPattern = sync.OnceValue(func() *regexp.Regexp { return regexp.
 
 const serviceAccountUserPrefix = "system:serviceaccount:"
 
+// anonymousUsers are the user names the API server gives a request without
+// accepted credentials. Granting them anything would let anyone mint tokens.
+var anonymousUsers = map[string]bool{"system:anonymous": true, "system:unauthenticated": true}
+
 func (c *Client) forbiddenError(f statusFailure) *Error {
 	req := f.req
+	if match := forbiddenUserPattern().FindStringSubmatch(f.status.Message); match != nil && anonymousUsers[match[1]] {
+		return c.newError(ExitUnauthorized, f.err, "the API server treated the TokenRequest from %s as anonymous (%s): the bootstrap credentials were not sent or not recognized; %s. Do not grant %s any permission: anyone could then mint tokens",
+			c.describe, match[1], c.renewCredentialsHint(), match[1])
+	}
+
 	var message strings.Builder
 	fmt.Fprintf(&message, "the bootstrap identity of %s may not create tokens for service account %s/%s (403 Forbidden): %s\n",
 		c.describe, req.Namespace, req.ServiceAccount, f.serverMessage)
@@ -232,7 +241,11 @@ func (c *Client) transportError(ctx context.Context, req TokenRequest, start tim
 	timeout := describeTimeout(ctx, start, c.clock())
 
 	var credentials *credentialsError
+	var redirect *redirectError
 	switch {
+	case errors.As(err, &redirect):
+		return c.newError(ExitFailure, err, "%s via %s: kube-sa-token does not follow redirects, so that the bootstrap credentials reach only %s; point the bootstrap identity at the API server itself",
+			redirect.Error(), c.describe, c.server)
 	case errors.Is(err, errCredentialsTimedOut):
 		return c.newError(ExitUnreachable, err, "timed out after %s while obtaining the bootstrap credentials of %s: its exec plugin or auth-provider did not finish; run it by hand to see whether it waits for input (kube-sa-token gives it no terminal)",
 			timeout, c.describe)

@@ -640,3 +640,21 @@ func TestKlogCaptureSeesClientGoBodies(t *testing.T) {
 		t.Fatalf("klog output at verbosity 10 lacks the response body; the leak check in TestRequestTokenNeverLeaksTokens would be blind:\n%s", klogOutput)
 	}
 }
+
+func TestRequestTokenAnonymousForbidden(t *testing.T) {
+	body := `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"serviceaccounts \"deployer\" is forbidden: User \"system:anonymous\" cannot create resource \"serviceaccounts/token\" in API group \"\" in the namespace \"team-a\"","reason":"Forbidden","details":{"name":"deployer","kind":"serviceaccounts"},"code":403}`
+	server := newAPIServer(t, respond(http.StatusForbidden, body, nil), nil)
+	client := newServerClient(t, server, &outputSink{})
+
+	_, err := client.RequestToken(context.Background(), TokenRequest{Namespace: "team-a", ServiceAccount: "deployer", ExpirationSeconds: 3600})
+
+	if got := exitCodeOf(err); got != ExitUnauthorized {
+		t.Fatalf("exit code = %d, want %d (error: %v)", got, ExitUnauthorized, err)
+	}
+	if !strings.Contains(err.Error(), "anonymous (system:anonymous)") {
+		t.Errorf("error does not say the request was anonymous:\n%s", err)
+	}
+	if strings.Contains(err.Error(), "kubectl create rolebinding") {
+		t.Errorf("error suggests granting system:anonymous:\n%s", err)
+	}
+}
