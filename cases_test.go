@@ -153,7 +153,7 @@ func TestHungBootstrapPluginTimesOut(t *testing.T) {
 		args: []string{"token", "-n", "team-a", "--service-account", "deployer", "--bootstrap-kubeconfig", kubeconfig, "--timeout", "1s"},
 		env:  map[string]string{"KUBE_SA_TOKEN_CACHE_DIR": t.TempDir()},
 	})
-	assertFailed(t, res, 6, "timed out after", kubeconfig)
+	assertFailed(t, res, 6, "timed out (--timeout 1s)", kubeconfig)
 	if res.elapsed > 5*time.Second {
 		t.Errorf("took %s with --timeout 1s", res.elapsed)
 	}
@@ -581,7 +581,7 @@ func TestSecretsNeverReachStderr(t *testing.T) {
 			if tt.wantCode != 0 && res.stdout != "" {
 				t.Errorf("stdout = %q, want empty", res.stdout)
 			}
-			if tt.name == "panic" && !strings.Contains(res.stderr, "test panic holding [REDACTED]") {
+			if tt.name == "panic" && !strings.Contains(res.stderr, "test panic holding <redacted>") {
 				t.Errorf("stderr does not show the redacted panic:\n%s", res.stderr)
 			}
 			assertNoSecrets(t, res)

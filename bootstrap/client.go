@@ -34,6 +34,7 @@ type Client struct {
 	warn     func(string)
 	logf     func(level int, format string, args ...any)
 	now      func() time.Time
+	timeout  time.Duration // Options.Timeout
 }
 
 // resolvedConfig is the outcome of reading one bootstrap source.
@@ -243,6 +244,7 @@ func (o Options) newClient(resolved *resolvedConfig) (*Client, error) {
 		warn:     o.Warn,
 		logf:     o.Logf,
 		now:      time.Now,
+		timeout:  o.Timeout,
 	}
 
 	config.UserAgent = o.UserAgent

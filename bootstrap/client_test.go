@@ -169,7 +169,7 @@ func TestKubeconfigExecPluginTimeout(t *testing.T) {
 	if elapsed > time.Second {
 		t.Errorf("RequestToken returned after %s, want about 300ms", elapsed)
 	}
-	for _, part := range []string{"timed out after 300ms while obtaining the bootstrap credentials", `context "minter"`} {
+	for _, part := range []string{"timed out (after 300ms) while obtaining the bootstrap credentials", `context "minter"`} {
 		if !strings.Contains(err.Error(), part) {
 			t.Errorf("error does not contain %q:\n%s", part, err)
 		}

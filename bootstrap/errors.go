@@ -72,8 +72,10 @@ var redactPatterns = sync.OnceValue(func() (p struct{ jwt, bearer, tokenField *r
 	// which always starts with "eyJ".
 	p.jwt = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)?`)
 
-	// bearer matches an Authorization header value or a curl -H argument.
-	p.bearer = regexp.MustCompile(`(?i)\bbearer\s+[^\s"',]+`)
+	// bearer matches an Authorization header value or a curl -H argument:
+	// the scheme as HTTP writes it and a credential of at least 8 characters,
+	// so prose such as "invalid bearer token" is left alone.
+	p.bearer = regexp.MustCompile(`\bBearer\s+[A-Za-z0-9._~+/=-]{8,}`)
 
 	// tokenField matches a "token" JSON field, such as status.token in a
 	// TokenRequest body or an ExecCredential.

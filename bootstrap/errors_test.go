@@ -21,6 +21,7 @@ func TestRedactorString(t *testing.T) {
 		{"authorization header", "Authorization: Bearer s3cr3t-value", "Authorization: Bearer <redacted>"},
 		{"token field", `{"status":{"token":"opaque-value"}}`, `{"status":{"token":"<redacted>"}}`},
 		{"short secrets ignored", "ab is a word", "ab is a word"},
+		{"prose about bearer tokens kept", "invalid bearer token, token has expired; renew it", "invalid bearer token, token has expired; renew it"},
 		{"host names kept", "https://api.example.com:6443 authentication.k8s.io/v1", "https://api.example.com:6443 authentication.k8s.io/v1"},
 	}
 	for _, tt := range tests {

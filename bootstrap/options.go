@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
 )
@@ -74,6 +75,10 @@ type Options struct {
 	Getenv func(string) string                         // nil means os.Getenv
 	Warn   func(message string)                        // server Warning headers and local warnings; nil drops them
 	Logf   func(level int, format string, args ...any) // debug logs; nil drops them. Never receives a secret.
+
+	// Timeout is the --timeout of the whole run, named in timeout errors.
+	// Zero means messages state the time the request took instead.
+	Timeout time.Duration
 
 	// Paths of the mounted ServiceAccount credentials in in-cluster mode; ""
 	// means /var/run/secrets/kubernetes.io/serviceaccount/{token,ca.crt}.
@@ -170,6 +175,8 @@ func (o Options) validateServer() error {
 			flagServer, o.Server, flagTokenFile, TokenEnv)
 	case o.TokenFile != "" && hasEnvToken:
 		return Usagef("both %s %q and %s are set: keep one of them", flagTokenFile, o.TokenFile, TokenEnv)
+	case hasEnvToken && !validBearerToken(o.envToken()):
+		return Usagef("%s contains white space or control characters inside the token: it must contain one bearer token", TokenEnv)
 	}
 
 	switch {
@@ -234,7 +241,16 @@ func readTokenFile(flag, path string) (string, error) {
 	if token == "" {
 		return "", Usagef("%s %q is empty: write the bearer token into it", flag, path)
 	}
+	if !validBearerToken(token) {
+		return "", Usagef("%s %q contains white space or control characters inside the token: it must contain one bearer token", flag, path)
+	}
 	return token, nil
+}
+
+// validBearerToken reports whether token can travel in an Authorization
+// header: no white space and no control characters.
+func validBearerToken(token string) bool {
+	return strings.IndexFunc(token, func(r rune) bool { return r <= ' ' || r == 0x7f }) < 0
 }
 
 // readCAFile returns the bytes of a file that contains at least one PEM
@@ -364,6 +380,9 @@ func (o Options) serverToken() (string, error) {
 		return readTokenFile(flagTokenFile, o.TokenFile)
 	}
 	if token := o.envToken(); token != "" {
+		if !validBearerToken(token) {
+			return "", Usagef("%s contains white space or control characters inside the token: it must contain one bearer token", TokenEnv)
+		}
 		return token, nil
 	}
 	return "", Usagef("%s %s needs a bearer token: pass %s, or set %s", flagServer, o.Server, flagTokenFile, TokenEnv)

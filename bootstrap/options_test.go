@@ -153,6 +153,16 @@ func TestOptionsValidate(t *testing.T) {
 			wantParts: []string{flagCAFile, emptyFile, "is empty"},
 		},
 		{
+			name:      "token with a newline inside",
+			options:   Options{Server: server, CAFile: caFile, Getenv: envMap(map[string]string{TokenEnv: "FAKEBOOT.abc\ndef"})},
+			wantParts: []string{TokenEnv, "white space or control characters"},
+		},
+		{
+			name:      "token file with two lines",
+			options:   Options{Server: server, TokenFile: writeFile(t, "two-lines", "FAKEBOOT.abc\nFAKEBOOT.def\n"), CAFile: caFile},
+			wantParts: []string{flagTokenFile, "white space or control characters"},
+		},
+		{
 			name:      "CA file without certificate",
 			options:   Options{Server: server, TokenFile: tokenFile, CAFile: notPEM},
 			wantParts: []string{flagCAFile, notPEM, "contains no PEM certificate"},

@@ -65,6 +65,11 @@ func (c *Client) statusError(req TokenRequest, status metav1.Status, unstructure
 		return c.conflictError(failure)
 	case http.StatusUnprocessableEntity:
 		return c.invalidError(failure)
+	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
+		// A proxy or load balancer in front of the API server answers these
+		// when it cannot reach the API server.
+		return c.newError(ExitUnreachable, err, "TokenRequest for %s via %s failed with HTTP %d %s: %s; the API server behind %s is unavailable, so try again later",
+			req.describe(), c.describe, status.Code, http.StatusText(int(status.Code)), serverMessage, c.server)
 	default:
 		return c.newError(ExitFailure, err, "TokenRequest for %s via %s failed with HTTP %d %s: %s",
 			req.describe(), c.describe, status.Code, http.StatusText(int(status.Code)), serverMessage)
@@ -238,7 +243,7 @@ func (c *Client) invalidError(f statusFailure) *Error {
 // a timeout, a TLS verification failure or an unreachable server.
 func (c *Client) transportError(ctx context.Context, req TokenRequest, start time.Time, err error) *Error {
 	cause := c.redact.errorText(err)
-	timeout := describeTimeout(ctx, start, c.clock())
+	timeout := c.describeTimeout(ctx, start)
 
 	var credentials *credentialsError
 	var redirect *redirectError
@@ -246,8 +251,11 @@ func (c *Client) transportError(ctx context.Context, req TokenRequest, start tim
 	case errors.As(err, &redirect):
 		return c.newError(ExitFailure, err, "%s via %s: kube-sa-token does not follow redirects, so that the bootstrap credentials reach only %s; point the bootstrap identity at the API server itself",
 			redirect.Error(), c.describe, c.server)
+	case errors.Is(err, errCredentialsTimedOut) && c.mode == ModeKubeconfig:
+		return c.newError(ExitUnreachable, err, "timed out (%s) while obtaining the bootstrap credentials of %s: its exec plugin or auth-provider did not finish; run it by hand to see whether it waits for input (kube-sa-token gives it no terminal), or raise --timeout",
+			timeout, c.describe)
 	case errors.Is(err, errCredentialsTimedOut):
-		return c.newError(ExitUnreachable, err, "timed out after %s while obtaining the bootstrap credentials of %s: its exec plugin or auth-provider did not finish; run it by hand to see whether it waits for input (kube-sa-token gives it no terminal)",
+		return c.newError(ExitUnreachable, err, "timed out (%s) before the TokenRequest to %s was sent; raise --timeout",
 			timeout, c.describe)
 	case errors.As(err, &credentials):
 		return c.newError(ExitFailure, err, "cannot obtain the bootstrap credentials of %s: %s; %s",
@@ -260,7 +268,7 @@ func (c *Client) transportError(ctx context.Context, req TokenRequest, start tim
 	var netError net.Error
 	switch {
 	case errors.Is(err, context.DeadlineExceeded) || (errors.As(err, &netError) && netError.Timeout()):
-		return c.newError(ExitUnreachable, err, "TokenRequest for %s via %s timed out after %s: check that the API server is reachable, or allow a longer timeout",
+		return c.newError(ExitUnreachable, err, "TokenRequest for %s via %s timed out (%s): check that the API server is reachable, or raise --timeout",
 			req.describe(), c.describe, timeout)
 	case errors.Is(err, context.Canceled):
 		return c.newError(ExitFailure, err, "TokenRequest for %s via %s was canceled", req.describe(), c.describe)
@@ -308,13 +316,16 @@ func isNetworkError(err error) bool {
 		errors.Is(err, io.ErrUnexpectedEOF)
 }
 
-// describeTimeout returns the deadline of ctx counted from start, or the time
-// spent when ctx has no deadline.
-func describeTimeout(ctx context.Context, start, now time.Time) time.Duration {
-	if deadline, ok := ctx.Deadline(); ok {
-		return deadline.Sub(start).Round(time.Millisecond)
+// describeTimeout names the limit that expired: the --timeout of the run when
+// known, else the deadline of ctx counted from start, else the time spent.
+func (c *Client) describeTimeout(ctx context.Context, start time.Time) string {
+	if c.timeout > 0 {
+		return "--timeout " + c.timeout.String()
 	}
-	return now.Sub(start).Round(time.Millisecond)
+	if deadline, ok := ctx.Deadline(); ok {
+		return "after " + deadline.Sub(start).Round(time.Millisecond).String()
+	}
+	return "after " + c.clock().Sub(start).Round(time.Millisecond).String()
 }
 
 // newError formats a message, redacts it and wraps err.

@@ -225,9 +225,16 @@ func (e *malformedResponseError) Unwrap() error { return e.err }
 // tokenFrom checks the TokenRequest response and converts it to a Token.
 func (c *Client) tokenFrom(req TokenRequest, response *authenticationv1.TokenRequest, sent time.Time, date string) (Token, error) {
 	redact := c.redact.withSecret(response.Status.Token)
-	if response.Status.Token == "" {
+	if strings.TrimSpace(response.Status.Token) == "" {
 		return Token{}, &Error{Code: ExitFailure, Message: redact.String(fmt.Sprintf(
 			"TokenRequest for %s via %s returned no status.token; check that %s is a Kubernetes API server",
+			req.describe(), c.describe, c.server))}
+	}
+	// A bearer token travels in an HTTP header, where white space and
+	// control characters are invalid.
+	if strings.IndexFunc(response.Status.Token, func(r rune) bool { return r <= ' ' || r == 0x7f }) >= 0 {
+		return Token{}, &Error{Code: ExitFailure, Message: redact.String(fmt.Sprintf(
+			"TokenRequest for %s via %s returned a status.token with white space or control characters; check that %s is a Kubernetes API server",
 			req.describe(), c.describe, c.server))}
 	}
 	if response.Status.ExpirationTimestamp.IsZero() {

@@ -318,8 +318,8 @@ func TestRequestTokenStatusErrors(t *testing.T) {
 		{
 			name: "503 is not retried", status: 503, headers: map[string]string{"Retry-After": "1"}, contentType: "text/plain",
 			body:      "upstream down",
-			wantCode:  ExitFailure,
-			wantParts: []string{"HTTP 503 Service Unavailable"},
+			wantCode:  ExitUnreachable,
+			wantParts: []string{"HTTP 503 Service Unavailable", "unavailable, so try again later"},
 		},
 	}
 	for _, tt := range tests {
@@ -403,6 +403,16 @@ func TestRequestTokenMalformedAnswers(t *testing.T) {
 			wantParts: []string{"no status.token"},
 		},
 		{
+			name:      "blank token",
+			body:      `{"kind":"TokenRequest","apiVersion":"authentication.k8s.io/v1","status":{"token":" ","expirationTimestamp":"2030-03-01T11:00:00Z"}}`,
+			wantParts: []string{"no status.token"},
+		},
+		{
+			name:      "token with a newline",
+			body:      `{"kind":"TokenRequest","apiVersion":"authentication.k8s.io/v1","status":{"token":"FAKE.JWT\nSECRET","expirationTimestamp":"2030-03-01T11:00:00Z"}}`,
+			wantParts: []string{"white space or control characters"},
+		},
+		{
 			name:      "zero expiration",
 			body:      `{"kind":"TokenRequest","apiVersion":"authentication.k8s.io/v1","status":{"token":"FAKE.JWT.SECRET"}}`,
 			wantParts: []string{"no status.expirationTimestamp"},
@@ -452,7 +462,7 @@ func TestRequestTokenSlowServer(t *testing.T) {
 	if elapsed > time.Second {
 		t.Errorf("RequestToken returned after %s, want about 200ms", elapsed)
 	}
-	for _, part := range []string{"timed out after 200ms", server.URL} {
+	for _, part := range []string{"timed out (after 200ms)", server.URL} {
 		if !strings.Contains(err.Error(), part) {
 			t.Errorf("error does not contain %q:\n%s", part, err)
 		}

@@ -13,7 +13,7 @@ import (
 )
 
 // redacted replaces every secret in text written through a Redactor.
-const redacted = "[REDACTED]"
+const redacted = "<redacted>"
 
 // jwtPattern matches a compact JWS: three base64url segments, the first of
 // which is a JSON header ("eyJ" is the encoding of `{"`). ServiceAccount

@@ -28,7 +28,7 @@ func TestRedactorRemovesSecrets(t *testing.T) {
 	if strings.Contains(got, jwt) {
 		t.Errorf("JWT not redacted: %q", got)
 	}
-	if want := "bootstrap [REDACTED] and unregistered [REDACTED] end\n"; got != want {
+	if want := "bootstrap <redacted> and unregistered <redacted> end\n"; got != want {
 		t.Errorf("output = %q, want %q", got, want)
 	}
 }
