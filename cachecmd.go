@@ -21,6 +21,10 @@ func (a *app) cacheCommand() *cobra.Command {
 	cmd := &cobra.Command{
 		Use:   "cache",
 		Short: "List or clear cached tokens (tokens themselves are never printed)",
+		// Runnable with no arguments, so that cobra rejects an unknown
+		// subcommand instead of printing help and exiting 0.
+		Args: cobra.NoArgs,
+		RunE: func(cmd *cobra.Command, _ []string) error { return cmd.Help() },
 	}
 	cmd.PersistentFlags().StringVar(&dir, "cache-dir", "", "token cache directory (default: as for the token command)")
 

@@ -522,6 +522,99 @@ func TestForeignCacheEntryNotTrusted(t *testing.T) {
 	if n := s.requests.Load(); n != 2 {
 		t.Errorf("TokenRequests = %d, want 2 (a foreign entry is not used)", n)
 	}
+	assertReplacedByOwnEntry(t, s, env, entry)
+}
+
+func TestReadableEntryIsReplaced(t *testing.T) {
+	s := newAPIServer(t)
+	env := baseEnv(t)
+	if res := runPlugin(t, invocation{args: s.serverArgs(), env: env}); res.code != 0 {
+		t.Fatalf("first run: exit code %d", res.code)
+	}
+	entry := onlyEntry(t, env["KUBE_SA_TOKEN_CACHE_DIR"])
+	if err := os.Chmod(entry, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	res := runPlugin(t, invocation{args: s.serverArgs(), env: env})
+	if res.code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", res.code, res.stderr)
+	}
+	if !strings.Contains(res.stderr, entry) || !strings.Contains(res.stderr, "a new entry replaces it") {
+		t.Errorf("stderr does not warn about %s:\n%s", entry, res.stderr)
+	}
+	assertReplacedByOwnEntry(t, s, env, entry)
+}
+
+// assertReplacedByOwnEntry checks that entry is now a private file of this
+// user and that the next run is a cache hit.
+func assertReplacedByOwnEntry(t *testing.T, s *apiServer, env map[string]string, entry string) {
+	t.Helper()
+	st, err := os.Lstat(entry)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if perm := st.Mode().Perm(); !st.Mode().IsRegular() || perm != 0o600 {
+		t.Errorf("entry mode after replacement = %v, want a regular file with mode 600", st.Mode())
+	}
+	before := s.requests.Load()
+	res := runPlugin(t, invocation{args: s.serverArgs(), env: env})
+	if res.code != 0 {
+		t.Fatalf("run after replacement: exit code %d; stderr:\n%s", res.code, res.stderr)
+	}
+	if n := s.requests.Load(); n != before {
+		t.Errorf("TokenRequests rose from %d to %d: the replaced entry was not a cache hit", before, n)
+	}
+	if res.stderr != "" {
+		t.Errorf("stderr after replacement = %q, want empty", res.stderr)
+	}
+}
+
+func TestRelativeCacheDirRejected(t *testing.T) {
+	s := newAPIServer(t)
+	tests := []struct {
+		name string
+		args []string
+		env  map[string]string
+		want string
+	}{
+		{name: "flag", args: []string{"--cache-dir", "relative/cache"}, want: `invalid --cache-dir "relative/cache"`},
+		{name: "environment", env: map[string]string{"KUBE_SA_TOKEN_CACHE_DIR": "relative/cache"}, want: `invalid KUBE_SA_TOKEN_CACHE_DIR "relative/cache"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			env := baseEnv(t)
+			for k, v := range tt.env {
+				env[k] = v
+			}
+			res := runPlugin(t, invocation{args: s.serverArgs(tt.args...), env: env})
+			assertFailed(t, res, 2, tt.want, "absolute path")
+		})
+	}
+	if n := s.requests.Load(); n != 0 {
+		t.Errorf("TokenRequests = %d, want 0 for an invalid cache directory", n)
+	}
+}
+
+func TestLockWaitTimesOut(t *testing.T) {
+	s := newAPIServer(t)
+	s.set(func(s *apiServer) { s.delay = 3 * time.Second })
+	env := baseEnv(t)
+
+	first := make(chan result, 1)
+	go func() { first <- runPlugin(t, invocation{args: s.serverArgs(), env: env}) }()
+	for s.requests.Load() == 0 {
+		time.Sleep(10 * time.Millisecond)
+	}
+
+	res := runPlugin(t, invocation{args: s.serverArgs("--timeout", "1s"), env: env})
+	assertFailed(t, res, 6, "timed out (--timeout 1s) waiting for the cache lock", ".lock")
+	if res := <-first; res.code != 0 {
+		t.Errorf("lock holder: exit code %d; stderr:\n%s", res.code, res.stderr)
+	}
+	if n := s.requests.Load(); n != 1 {
+		t.Errorf("TokenRequests = %d, want 1", n)
+	}
 }
 
 func TestCachePermissions(t *testing.T) {
@@ -563,7 +656,7 @@ func TestSecretsNeverReachStderr(t *testing.T) {
 		{name: "body without kind", status: http.StatusCreated, body: `{"status":{"token":"FAKE.JWT.SECRET"}}`, wantCode: 1},
 		{name: "error status echoing the bootstrap token", status: http.StatusInternalServerError, body: `{"kind":"Status","apiVersion":"v1","status":"Failure","message":"bad token FAKEBOOT.abcdef0123456789","code":500}`, wantCode: 1},
 		{name: "error body holding status.token", status: http.StatusInternalServerError, body: `{"kind":"TokenRequest","apiVersion":"authentication.k8s.io/v1","status":{"token":"FAKE.JWT.SECRET","expirationTimestamp":"2030-01-01T00:00:00Z"}}`, wantCode: 1},
-		{name: "error body not JSON", status: http.StatusBadGateway, body: `upstream said token=FAKE.JWT.SECRET`, wantCode: 1},
+		{name: "error body not JSON", status: http.StatusBadGateway, body: `upstream said token=FAKE.JWT.SECRET`, wantCode: 6},
 		{name: "panic", status: http.StatusCreated, env: map[string]string{panicWithTokenEnv: "1"}, wantCode: 1},
 	}
 	for _, tt := range tests {

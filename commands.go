@@ -43,7 +43,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	root.SetOut(stdout)
 	root.SetErr(errOut)
 
-	err := root.Execute()
+	cmd, err := root.ExecuteC()
 	if err == nil {
 		return 0
 	}
@@ -60,7 +60,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 	}
 	fmt.Fprintf(errOut, "kube-sa-token: error: %v\n", err)
 	if !app.started {
-		fmt.Fprintf(errOut, "Run 'kube-sa-token --help' for usage.\n")
+		fmt.Fprintf(errOut, "Run '%s --help' for usage.\n", cmd.CommandPath())
 	}
 	return code
 }
@@ -145,6 +145,9 @@ Bootstrap identity, one of:
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
 			a.started = true
+			if raw.verbosity < 0 || raw.verbosity > 10 {
+				return bootstrap.Usagef("invalid -v %d: use a level from 0 to 10", raw.verbosity)
+			}
 			if raw.boundKind != "" || raw.boundName != "" || raw.boundUID != "" {
 				cfg.Request.BoundObject = &bootstrap.BoundObject{Kind: raw.boundKind, Name: raw.boundName, UID: raw.boundUID}
 			}

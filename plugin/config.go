@@ -19,6 +19,10 @@ const (
 	MaxExpiration = time.Duration(math.MaxUint32+1) * time.Second
 )
 
+// MaxTimeout bounds --timeout: client-go waits for the plugin without a limit
+// of its own, so a longer deadline only hides a hung call.
+const MaxTimeout = time.Hour
+
 // BoundObjectKinds lists the kinds a token can be bound to.
 var BoundObjectKinds = []string{"Pod", "Secret", "Node"}
 
@@ -79,8 +83,8 @@ func (c *Config) Validate() error {
 	if err := CheckAPIVersion(c.DefaultAPIVersion); err != nil {
 		return bootstrap.Usagef("invalid --api-version: %v", err)
 	}
-	if c.Timeout <= 0 {
-		return bootstrap.Usagef("invalid --timeout %s: it must be positive, for example 30s", c.Timeout)
+	if c.Timeout <= 0 || c.Timeout > MaxTimeout {
+		return bootstrap.Usagef("invalid --timeout %s: use a positive duration up to %s, for example 30s", c.Timeout, MaxTimeout)
 	}
 	return c.Bootstrap.Validate()
 }

@@ -63,6 +63,9 @@ func ParseExecInfo(raw, defaultVersion string) (ExecInfo, error) {
 	if in.Kind != "" && in.Kind != "ExecCredential" {
 		return ExecInfo{}, bootstrap.Usagef("invalid %s: kind is %q, expected ExecCredential", ExecInfoEnv, in.Kind)
 	}
+	if in.APIVersion == "" {
+		return ExecInfo{}, bootstrap.Usagef("invalid %s: apiVersion is missing; expected one of %s", ExecInfoEnv, strings.Join(SupportedAPIVersions, ", "))
+	}
 	if err := CheckAPIVersion(in.APIVersion); err != nil {
 		return ExecInfo{}, bootstrap.Usagef("invalid %s: %v", ExecInfoEnv, err)
 	}

@@ -51,6 +51,12 @@ func TestParseExecInfo(t *testing.T) {
 			wantErrSubstr: []string{ExecInfoEnv, "unexpected end of JSON input"},
 		},
 		{
+			name:          "missing apiVersion",
+			raw:           `{"kind":"ExecCredential","spec":{}}`,
+			defaultVer:    APIVersionV1,
+			wantErrSubstr: []string{ExecInfoEnv, "apiVersion is missing", APIVersionV1beta1},
+		},
+		{
 			name:          "wrong kind",
 			raw:           `{"kind":"Pod","apiVersion":"client.authentication.k8s.io/v1"}`,
 			defaultVer:    APIVersionV1,

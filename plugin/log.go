@@ -100,19 +100,24 @@ func (l *Logger) Warnf(format string, args ...any) {
 	fmt.Fprintf(l.out, "kube-sa-token: warning: "+format+"\n", args...)
 }
 
-// klogMaxVerbosity caps client-go's own logging. From level 8 client-go logs
-// response bodies, and a TokenRequest response body contains the token.
-const klogMaxVerbosity = 6
+// client-go's own logging starts at -v klogOffset+1 (klog level 1, which
+// lists feature gates on every run) and stops at klog level klogMaxVerbosity:
+// from level 8 client-go logs response bodies, and a TokenRequest response
+// body contains the token.
+const (
+	klogOffset       = 4
+	klogMaxVerbosity = 6
+)
 
 // configureKlog sends client-go's klog output through the Logger's redacting
-// writer at the Logger's verbosity, capped at klogMaxVerbosity. Only the miss
-// path calls it, because only the miss path runs client-go.
+// writer. Only the miss path calls it, because only the miss path runs
+// client-go.
 func (l *Logger) configureKlog() {
 	fs := flag.NewFlagSet("klog", flag.ContinueOnError)
 	klog.InitFlags(fs)
 	_ = fs.Set("logtostderr", "false")
 	_ = fs.Set("alsologtostderr", "false")
 	_ = fs.Set("stderrthreshold", "FATAL")
-	_ = fs.Set("v", strconv.Itoa(min(l.level, klogMaxVerbosity)))
+	_ = fs.Set("v", strconv.Itoa(min(max(l.level-klogOffset, 0), klogMaxVerbosity)))
 	klog.SetOutput(l.out)
 }

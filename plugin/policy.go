@@ -37,9 +37,10 @@ func (p Policy) RefreshAt(e cache.Entry) time.Time {
 	return e.ExpiresAt.Add(-p.buffer(e)).Truncate(time.Second)
 }
 
-// Fresh reports whether e may be served at now.
+// Fresh reports whether e may be served at now. An entry whose issue time
+// is not before its expiry is damaged, whatever its expiry says.
 func (p Policy) Fresh(e cache.Entry, now time.Time) bool {
-	return e.Token != "" && now.Before(p.RefreshAt(e))
+	return e.Token != "" && e.IssuedAt.Before(e.ExpiresAt) && now.Before(p.RefreshAt(e))
 }
 
 // Shortened reports whether the server granted a lifetime no longer than the

@@ -15,6 +15,9 @@ import (
 	"github.com/kube-sa-token/kube-sa-token/cache"
 )
 
+// cacheDirEnv names the cache directory when --cache-dir is not given.
+const cacheDirEnv = "KUBE_SA_TOKEN_CACHE_DIR"
+
 // pruneGrace is how long an expired cache entry is kept before the miss path
 // deletes it, so `cache list` can still show recently expired entries.
 const pruneGrace = 24 * time.Hour
@@ -34,8 +37,9 @@ type Runner struct {
 	// ExecCredential is encoded. Tests use it to inject failures.
 	BeforeOutput func(token string)
 
-	store        *cache.Store
-	cacheWarning bool
+	store            *cache.Store
+	cacheWarning     bool
+	untrustedWarning bool
 }
 
 // Run prints one ExecCredential on r.Stdout or returns an error; on error
@@ -108,7 +112,10 @@ func (r *Runner) token(ctx context.Context, inputs cache.Inputs) (cache.Entry, e
 	policy := Policy{RefreshBuffer: r.Config.RefreshBuffer}
 	key := inputs.Key()
 
-	store := r.openStore()
+	store, err := r.openStore()
+	if err != nil {
+		return cache.Entry{}, err
+	}
 	if store == nil {
 		return r.mint(ctx, inputs)
 	}
@@ -116,18 +123,20 @@ func (r *Runner) token(ctx context.Context, inputs cache.Inputs) (cache.Entry, e
 		r.Log.Logf(2, "cache hit %s", r.entryPath(key))
 		return e, nil
 	}
-	if r.store == nil {
-		return r.mint(ctx, inputs)
-	}
 
 	unlock, err := store.Lock(ctx, key)
 	switch {
 	case err == nil:
 		defer unlock()
 	case ctx.Err() != nil:
-		return cache.Entry{}, &bootstrap.Error{Code: bootstrap.ExitFailure, Message: fmt.Sprintf("timed out after %s waiting for the cache lock %s held by another kube-sa-token process; raise --timeout or run with --no-cache", r.Config.Timeout, filepath.Join(store.Dir(), key+".lock")), Err: err}
+		return cache.Entry{}, &bootstrap.Error{
+			Code: bootstrap.ExitUnreachable,
+			Err:  err,
+			Message: fmt.Sprintf("timed out (--timeout %s) waiting for the cache lock %s, held by another kube-sa-token process that is still waiting for the API server; raise --timeout, or check that the API server answers",
+				r.Config.Timeout, filepath.Join(store.Dir(), key+".lock")),
+		}
 	default:
-		r.disableCache(fmt.Sprintf("cannot lock %s: %v", store.Dir(), err))
+		r.disableCache(err, "remove that file or make the cache directory writable")
 		return r.mint(ctx, inputs)
 	}
 
@@ -136,16 +145,13 @@ func (r *Runner) token(ctx context.Context, inputs cache.Inputs) (cache.Entry, e
 		r.Log.Logf(2, "cache hit after waiting for the lock %s", r.entryPath(key))
 		return e, nil
 	}
-	if r.store == nil {
-		return r.mint(ctx, inputs)
-	}
 
 	e, err := r.mint(ctx, inputs)
 	if err != nil {
 		return cache.Entry{}, err
 	}
 	if err := store.Put(key, e); err != nil {
-		r.disableCache(err.Error())
+		r.disableCache(err, "make the cache directory writable")
 	} else {
 		r.Log.Logf(2, "cached the token in %s", r.entryPath(key))
 	}
@@ -157,23 +163,33 @@ func (r *Runner) token(ctx context.Context, inputs cache.Inputs) (cache.Entry, e
 	return e, nil
 }
 
-// openStore resolves the cache directory, or returns nil when caching is off.
-func (r *Runner) openStore() *cache.Store {
+// openStore resolves the cache directory. It returns nil when caching is off,
+// and a usage error for a relative directory given on purpose, which would
+// depend on the working directory of kubectl.
+func (r *Runner) openStore() (*cache.Store, error) {
 	if r.Config.NoCache {
-		return nil
+		return nil, nil
 	}
+	if d := r.Config.CacheDir; d != "" && !filepath.IsAbs(d) {
+		return nil, bootstrap.Usagef("invalid --cache-dir %q: use an absolute path", d)
+	}
+	if d := r.Getenv(cacheDirEnv); r.Config.CacheDir == "" && d != "" && !filepath.IsAbs(d) {
+		return nil, bootstrap.Usagef("invalid %s %q: use an absolute path", cacheDirEnv, d)
+	}
+
 	dir, err := cache.Dir(r.Config.CacheDir, r.Getenv)
 	if err != nil {
-		r.disableCache(err.Error())
-		return nil
+		r.disableCache(err, "")
+		return nil, nil
 	}
 	r.store = cache.New(dir)
-	return r.store
+	return r.store, nil
 }
 
 // lookup returns the entry for key when it is present, trusted and fresh. An
-// untrusted entry turns caching off for this run: it may be a planted file,
-// so it is neither read nor replaced.
+// untrusted entry (a symbolic link, a file of another user or one that others
+// can read) is not used; the caller replaces it with a new entry by rename,
+// which never writes through it.
 func (r *Runner) lookup(store *cache.Store, key string, policy Policy) (cache.Entry, bool) {
 	e, err := store.Get(key)
 	switch {
@@ -181,22 +197,27 @@ func (r *Runner) lookup(store *cache.Store, key string, policy Policy) (cache.En
 		return e, true
 	case err == nil:
 		r.Log.Logf(2, "cache entry %s is due for refresh (refresh at %s)", r.entryPath(key), policy.RefreshAt(e).UTC().Format(time.RFC3339))
-	case errors.Is(err, cache.ErrUntrusted):
-		r.disableCache(err.Error())
+	case errors.Is(err, cache.ErrUntrusted) && !r.untrustedWarning:
+		r.untrustedWarning = true
+		r.Log.Warnf("not using %v; caching is off for this call, and a new entry replaces it", err)
 	default:
 		r.Log.Logf(3, "%v", err)
 	}
 	return cache.Entry{}, false
 }
 
-// disableCache turns caching off for the rest of the run and warns once.
-func (r *Runner) disableCache(reason string) {
+// disableCache turns caching off for the rest of the run and warns once. err
+// names the path; fix, when set, says what to do about it.
+func (r *Runner) disableCache(err error, fix string) {
 	r.store = nil
 	if r.cacheWarning {
 		return
 	}
 	r.cacheWarning = true
-	r.Log.Warnf("%s; caching is off for this run, so every call mints a new token (set --cache-dir or %s to a writable directory you own)", reason, "KUBE_SA_TOKEN_CACHE_DIR")
+	if fix != "" {
+		fix += ", or "
+	}
+	r.Log.Warnf("%v; caching is off for this call, so each call mints a new token (%sset --cache-dir or %s to a directory you own)", err, fix, cacheDirEnv)
 }
 
 func (r *Runner) entryPath(key string) string {
@@ -215,6 +236,7 @@ func (r *Runner) mint(ctx context.Context, inputs cache.Inputs) (cache.Entry, er
 	b := r.Config.Bootstrap
 	b.Warn = func(msg string) { r.Log.Warnf("%s", msg) }
 	b.Logf = r.Log.Logf
+	b.Timeout = r.Config.Timeout
 	client, err := b.NewClient()
 	if err != nil {
 		return cache.Entry{}, err
