@@ -4,9 +4,11 @@ package main
 // TokenRequest clients, each run against the real plugin process.
 
 import (
+	"bytes"
 	"fmt"
 	"net/http"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
 	"sync"
@@ -761,4 +763,49 @@ current-context: %s
 		t.Fatal(err)
 	}
 	return path
+}
+
+func TestBootstrapFilesFromPipes(t *testing.T) {
+	s := newAPIServer(t)
+	ca, err := os.ReadFile(s.caFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	tokenRead, tokenWrite, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	caRead, caWrite, err := os.Pipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		_, _ = tokenWrite.WriteString(fakeBootstrapToken + "\n")
+		tokenWrite.Close()
+	}()
+	go func() {
+		_, _ = caWrite.Write(ca)
+		caWrite.Close()
+	}()
+
+	// The child sees the read ends as /dev/fd/3 and /dev/fd/4, as with a
+	// shell's process substitution.
+	cmd := exec.Command(os.Args[0], "token", "-n", "team-a", "--service-account", "deployer",
+		"--bootstrap-server", s.URL, "--bootstrap-token-file", "/dev/fd/3", "--bootstrap-certificate-authority", "/dev/fd/4")
+	cmd.Env = []string{runAsPluginEnv + "=1", "HOME=" + t.TempDir(), "KUBE_SA_TOKEN_CACHE_DIR=" + t.TempDir()}
+	cmd.ExtraFiles = []*os.File{tokenRead, caRead}
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	if err := cmd.Run(); err != nil {
+		t.Fatalf("plugin with pipes: %v; stderr:\n%s", err, stderr.String())
+	}
+	if c := decodeCredential(t, stdout.String()); c.Token != fakeMintedToken {
+		t.Errorf("token = %q", c.Token)
+	}
+	s.mu.Lock()
+	got := s.lastAuth
+	s.mu.Unlock()
+	if got != "Bearer "+fakeBootstrapToken {
+		t.Errorf("Authorization header does not carry the token read from the pipe")
+	}
 }

@@ -83,16 +83,21 @@ func (o Options) serverConfig() (*resolvedConfig, error) {
 		return nil, err
 	}
 
-	config := &rest.Config{Host: o.Server, BearerToken: token, BearerTokenFile: o.TokenFile}
+	config := &rest.Config{Host: o.Server, BearerToken: token}
+	if isRegularFile(o.TokenFile) {
+		config.BearerTokenFile = o.TokenFile
+	}
 	if o.InsecureSkipTLSVerify {
 		config.Insecure = true
 		o.warnf("TLS verification of the bootstrap server %s is off (%s): anyone on the network path can read the bootstrap token and the minted token; pass %s instead",
 			o.Server, flagInsecure, flagCAFile)
 	} else {
-		if err := parseCAFile(flagCAFile, o.CAFile); err != nil {
+		ca, err := parseCAFile(flagCAFile, o.CAFile)
+		if err != nil {
 			return nil, err
 		}
-		config.CAFile = o.CAFile
+		// The bytes, not the path: the file may be a pipe, read only once.
+		config.CAData = ca
 	}
 	return &resolvedConfig{config: config, describe: o.Describe()}, nil
 }
@@ -108,7 +113,7 @@ func (o Options) inClusterConfig() (*resolvedConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	if err := parseCAFile(inClusterCALabel, caFile); err != nil {
+	if _, err := parseCAFile(inClusterCALabel, caFile); err != nil {
 		return nil, err
 	}
 

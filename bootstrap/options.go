@@ -10,6 +10,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
 	"time"
 
 	"k8s.io/client-go/tools/clientcmd"
@@ -233,7 +234,7 @@ func withoutUserinfo(u *url.URL) string {
 // readTokenFile returns the trimmed bearer token in path. Errors name the flag
 // and the path, never the content.
 func readTokenFile(flag, path string) (string, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFileOnce(path)
 	if err != nil {
 		return "", Usagef("cannot read %s %q: %w; check the path and its permissions", flag, path, err)
 	}
@@ -258,7 +259,7 @@ func validBearerToken(token string) bool {
 // the cache-hit path and x509 parsing costs more than the rest of that path;
 // parseCAFile does that before the CA is used.
 func readCAFile(flag, path string) ([]byte, error) {
-	data, err := os.ReadFile(path)
+	data, err := readFileOnce(path)
 	if err != nil {
 		return nil, Usagef("cannot read %s %q: %w; check the path and its permissions", flag, path, err)
 	}
@@ -274,15 +275,15 @@ func readCAFile(flag, path string) ([]byte, error) {
 // parseCAFile is readCAFile followed by parsing the certificates, for the
 // miss path, so a damaged CA file is a usage error naming the file rather than
 // a TLS failure.
-func parseCAFile(flag, path string) error {
+func parseCAFile(flag, path string) ([]byte, error) {
 	data, err := readCAFile(flag, path)
 	if err != nil {
-		return err
+		return nil, err
 	}
 	if !x509.NewCertPool().AppendCertsFromPEM(data) {
-		return Usagef("%s %q contains no valid PEM certificate: it must contain the PEM-encoded CA certificate of the API server", flag, path)
+		return nil, Usagef("%s %q contains no valid PEM certificate: it must contain the PEM-encoded CA certificate of the API server", flag, path)
 	}
-	return nil
+	return data, nil
 }
 
 // hasPEMCertificate reports whether data contains a PEM block of type CERTIFICATE.
@@ -413,4 +414,34 @@ func (o Options) inClusterServer() (string, error) {
 			flagInCluster, errNotInCluster, flagServer)
 	}
 	return "https://" + net.JoinHostPort(host, port), nil
+}
+
+// fileContents memoizes readFileOnce, keyed by path.
+var fileContents sync.Map
+
+// readFileOnce reads a pipe at most once per process and a regular file on
+// every call. The token and CA files are checked, fingerprinted and then
+// used, and a pipe such as the /dev/fd/63 of
+// `--bootstrap-token-file <(vault read ...)` can be read only once. Failed
+// reads are not remembered.
+func readFileOnce(path string) ([]byte, error) {
+	if data, ok := fileContents.Load(path); ok {
+		return data.([]byte), nil
+	}
+	if isRegularFile(path) {
+		return os.ReadFile(path)
+	}
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	actual, _ := fileContents.LoadOrStore(path, data)
+	return actual.([]byte), nil
+}
+
+// isRegularFile reports whether path names a regular file, which client-go
+// can read again later, unlike a pipe.
+func isRegularFile(path string) bool {
+	st, err := os.Stat(path)
+	return err == nil && st.Mode().IsRegular()
 }
