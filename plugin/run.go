@@ -265,12 +265,22 @@ func (r *Runner) mint(ctx context.Context, inputs cache.Inputs) (cache.Entry, er
 
 	policy := Policy{RefreshBuffer: r.Config.RefreshBuffer}
 	if policy.Shortened(e) {
-		r.Log.Warnf("the API server granted %s, not longer than --refresh-buffer %s; refreshing at half the lifetime instead", expiresAt.Sub(issuedAt).Round(time.Second), r.Config.RefreshBuffer)
+		r.Log.Warnf("the token's usable lifetime of %s (granted: %s, less clock resolution and latency) is not longer than --refresh-buffer %s; refreshing at half of it instead, so lower --refresh-buffer",
+			expiresAt.Sub(issuedAt).Round(time.Second), grantedLifetime(tok, issuedAt).Round(time.Second), r.Config.RefreshBuffer)
 	}
 	if !policy.Fresh(e, r.Now()) {
 		return cache.Entry{}, &bootstrap.Error{Code: bootstrap.ExitFailure, Message: fmt.Sprintf("the token minted for %s/%s is already due for refresh (expirationTimestamp %s); lower --refresh-buffer", req.Namespace, req.ServiceAccount, tok.ExpirationTimestamp.UTC().Format(time.RFC3339))}
 	}
 	return e, nil
+}
+
+// grantedLifetime returns the lifetime the API server granted, measured on
+// its own clock when the response carried one.
+func grantedLifetime(tok bootstrap.Token, issuedAt time.Time) time.Duration {
+	if tok.ServerNow.IsZero() {
+		return tok.ExpirationTimestamp.Sub(issuedAt)
+	}
+	return tok.ExpirationTimestamp.Sub(tok.ServerNow)
 }
 
 // registerTokenFile adds the bootstrap token file's content to the redactor,
