@@ -809,3 +809,22 @@ func TestBootstrapFilesFromPipes(t *testing.T) {
 		t.Errorf("Authorization header does not carry the token read from the pipe")
 	}
 }
+
+func TestShortGrantHalvesRefreshBuffer(t *testing.T) {
+	s := newAPIServer(t)
+	s.set(func(s *apiServer) { s.lifetime = 10 * time.Minute })
+	res := runPlugin(t, invocation{args: s.serverArgs("--expiration", "20m", "--refresh-buffer", "15m"), env: baseEnv(t)})
+	if res.code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", res.code, res.stderr)
+	}
+	c := decodeCredential(t, res.stdout)
+	// About half of the usable 10 minutes, never in the past.
+	if d := time.Until(c.Expiry); d < 4*time.Minute || d > 5*time.Minute {
+		t.Errorf("expirationTimestamp %s is %s away, want about 5m", c.rawExpiry, d)
+	}
+	for _, part := range []string{"granted: 10m0s", "--refresh-buffer 15m0s", "half"} {
+		if !strings.Contains(res.stderr, part) {
+			t.Errorf("stderr does not contain %q:\n%s", part, res.stderr)
+		}
+	}
+}
