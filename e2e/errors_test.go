@@ -50,7 +50,7 @@ func TestForbiddenBootstrapHintWorks(t *testing.T) {
 		t.Fatalf("exit code = %d, want %d (forbidden)\n%s", denied.exitCode, exitForbidden, denied)
 	}
 	if denied.stdout != "" {
-		t.Errorf("stdout = %q, want nothing on failure", denied.stdout)
+		t.Errorf("stdout = %q, want nothing on failure", redactJWTs(denied.stdout))
 	}
 	for _, want := range []string{"serviceaccounts/token", "kubectl create role", "kubectl create rolebinding"} {
 		if !strings.Contains(denied.stderr, want) {
@@ -160,7 +160,7 @@ func TestPluginExitCodes(t *testing.T) {
 				t.Errorf("exit code = %d, want %d\n%s", result.exitCode, tt.wantCode, result)
 			}
 			if result.stdout != "" {
-				t.Errorf("stdout = %q, want nothing on failure", result.stdout)
+				t.Errorf("stdout = %q, want nothing on failure", redactJWTs(result.stdout))
 			}
 			for _, want := range tt.wantStderr {
 				if !strings.Contains(result.stderr, want) {

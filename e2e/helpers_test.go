@@ -11,6 +11,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -260,8 +261,19 @@ type commandResult struct {
 	exitCode int
 }
 
+// String formats the result for a failure message, with any JWT in it redacted.
 func (r commandResult) String() string {
-	return fmt.Sprintf("exit code %d\nstdout:\n%s\nstderr:\n%s", r.exitCode, r.stdout, r.stderr)
+	return redactJWTs(fmt.Sprintf("exit code %d\nstdout:\n%s\nstderr:\n%s", r.exitCode, r.stdout, r.stderr))
+}
+
+// jwtPattern matches a compact JWS: three base64url segments, the first starting with the
+// encoding of `{"`.
+var jwtPattern = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+`)
+
+// redactJWTs replaces every JWT in text, so that a failure message never shows a token
+// even when the plugin printed one where it should not have.
+func redactJWTs(text string) string {
+	return jwtPattern.ReplaceAllString(text, "<redacted JWT>")
 }
 
 // childEnv is the environment of every kubectl and plugin run: PATH, a private HOME and
@@ -338,11 +350,12 @@ func decodeExecCredential(t *testing.T, stdout string) clientauthenticationv1.Ex
 	decoder := json.NewDecoder(strings.NewReader(stdout))
 	var credential clientauthenticationv1.ExecCredential
 	if err := decoder.Decode(&credential); err != nil {
-		t.Fatalf("stdout is not an ExecCredential: %v\nstdout:\n%s", err, stdout)
+		t.Fatalf("stdout is not an ExecCredential: %v\nstdout:\n%s", err, redactJWTs(stdout))
 	}
 	var extra json.RawMessage
 	if err := decoder.Decode(&extra); !errors.Is(err, io.EOF) {
-		t.Fatalf("stdout holds more than one JSON value (next: %s, error: %v)", extra, err)
+		t.Fatalf("stdout holds more than one JSON value (next: %s, error: %v)",
+			redactJWTs(string(extra)), err)
 	}
 	if credential.Kind != "ExecCredential" {
 		t.Errorf("kind = %q, want ExecCredential", credential.Kind)
@@ -474,5 +487,24 @@ func eventually(t *testing.T, timeout time.Duration, condition func() bool) bool
 			return false
 		}
 		time.Sleep(200 * time.Millisecond)
+	}
+}
+
+func TestRedactJWTs(t *testing.T) {
+	tests := []struct {
+		text string
+		want string
+	}{
+		{
+			text: `{"status":{"token":"eyJhbGciOiJFUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl"}}`,
+			want: `{"status":{"token":"<redacted JWT>"}}`,
+		},
+		{text: "Bearer eyJa.eyJb.c-_d and eyJe.eyJf.g", want: "Bearer <redacted JWT> and <redacted JWT>"},
+		{text: "no token here: eyJ alone, a.b.c", want: "no token here: eyJ alone, a.b.c"},
+	}
+	for _, tt := range tests {
+		if got := redactJWTs(tt.text); got != tt.want {
+			t.Errorf("redactJWTs(%q) = %q, want %q", tt.text, got, tt.want)
+		}
 	}
 }
