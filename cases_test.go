@@ -704,18 +704,10 @@ func readCase(t *testing.T, name string) string {
 }
 
 // writeKubeconfig writes a kubeconfig with two contexts, ops and ops2, whose
-// users hold bearer tokens for s; ops is the current context.
+// users hold bearer tokens for s. current names the current context.
 func writeKubeconfig(t *testing.T, s *apiServer, current, token string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	content := fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: test
-  cluster:
-    server: %s
-    certificate-authority: %s
-users:
+	return writeKubeconfigFile(t, s, fmt.Sprintf(`users:
 - name: minter
   user:
     token: %s
@@ -728,26 +720,14 @@ contexts:
 - name: ops2
   context: {cluster: test, user: minter2}
 current-context: %s
-`, s.URL, s.caFile, token, token+"2", current)
-	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
-		t.Fatal(err)
-	}
-	return path
+`, token, token+"2", current))
 }
 
-// writeKubeconfigExec writes a kubeconfig whose user runs command as an exec
-// credential plugin.
+// writeKubeconfigExec writes a kubeconfig whose only context's user runs
+// command as an exec credential plugin.
 func writeKubeconfigExec(t *testing.T, s *apiServer, context, command string) string {
 	t.Helper()
-	path := filepath.Join(t.TempDir(), "kubeconfig")
-	content := fmt.Sprintf(`apiVersion: v1
-kind: Config
-clusters:
-- name: test
-  cluster:
-    server: %s
-    certificate-authority: %s
-users:
+	return writeKubeconfigFile(t, s, fmt.Sprintf(`users:
 - name: minter
   user:
     exec:
@@ -758,7 +738,22 @@ contexts:
 - name: %s
   context: {cluster: test, user: minter}
 current-context: %s
-`, s.URL, s.caFile, command, context, context)
+`, command, context, context))
+}
+
+// writeKubeconfigFile writes a kubeconfig with one cluster, test, for s,
+// followed by usersAndContexts.
+func writeKubeconfigFile(t *testing.T, s *apiServer, usersAndContexts string) string {
+	t.Helper()
+	path := filepath.Join(t.TempDir(), "kubeconfig")
+	content := fmt.Sprintf(`apiVersion: v1
+kind: Config
+clusters:
+- name: test
+  cluster:
+    server: %s
+    certificate-authority: %s
+`, s.URL, s.caFile) + usersAndContexts
 	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
 		t.Fatal(err)
 	}
