@@ -270,3 +270,58 @@ func countFiles(t *testing.T, dir, suffix string) int {
 	}
 	return n
 }
+
+func TestCacheListAndClear(t *testing.T) {
+	s := newAPIServer(t)
+	env := baseEnv(t)
+	dir := env["KUBE_SA_TOKEN_CACHE_DIR"]
+	if res := runPlugin(t, invocation{args: s.serverArgs("--audience", "vault", "--bound-object-kind", "Secret", "--bound-object-name", "anchor"), env: env}); res.code != 0 {
+		t.Fatalf("token: exit code %d; stderr:\n%s", res.code, res.stderr)
+	}
+	// Files that are not entries are skipped, not listed or deleted.
+	stray := filepath.Join(dir, "notes.json")
+	if err := os.WriteFile(stray, []byte("{}"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+
+	list := runPlugin(t, invocation{args: []string{"cache", "list"}, env: env})
+	if list.code != 0 {
+		t.Fatalf("cache list: exit code %d; stderr:\n%s", list.code, list.stderr)
+	}
+	for _, part := range []string{"team-a/deployer", "vault", "Secret/anchor", "server " + s.URL, "(in "} {
+		if !strings.Contains(list.stdout, part) {
+			t.Errorf("cache list does not show %q:\n%s", part, list.stdout)
+		}
+	}
+	if strings.Contains(list.stdout, fakeMintedToken) || strings.Contains(list.stdout, "notes") {
+		t.Errorf("cache list shows a token or a stray file:\n%s", list.stdout)
+	}
+
+	clear := runPlugin(t, invocation{args: []string{"cache", "clear"}, env: env})
+	if clear.code != 0 || !strings.Contains(clear.stdout, "deleted 1 cache entries") {
+		t.Fatalf("cache clear: exit code %d, stdout %q, stderr %q", clear.code, clear.stdout, clear.stderr)
+	}
+	if n := countFiles(t, dir, ".json"); n != 1 {
+		t.Errorf("%d .json files left after clear, want only the stray file", n)
+	}
+	if res := runPlugin(t, invocation{args: s.serverArgs("--audience", "vault", "--bound-object-kind", "Secret", "--bound-object-name", "anchor"), env: env}); res.code != 0 {
+		t.Fatalf("token after clear: exit code %d", res.code)
+	}
+	if n := s.requests.Load(); n != 2 {
+		t.Errorf("TokenRequests = %d, want 2 (clear forces a new mint)", n)
+	}
+}
+
+func TestUnknownCommandsExitUsage(t *testing.T) {
+	for _, args := range [][]string{{"nosuch"}, {"cache", "lsit"}, {"token", "--nosuch"}, {"token", "extra-arg"}} {
+		res := runPlugin(t, invocation{args: args})
+		assertFailed(t, res, 2, "--help")
+	}
+}
+
+func TestVersionPrintsBuildInfo(t *testing.T) {
+	res := runPlugin(t, invocation{args: []string{"version"}})
+	if res.code != 0 || !strings.HasPrefix(res.stdout, "kube-sa-token dev (commit none") {
+		t.Errorf("version: exit code %d, stdout %q", res.code, res.stdout)
+	}
+}
