@@ -69,7 +69,7 @@ func run(args []string, stdout, stderr io.Writer) int {
 type app struct {
 	stdout  io.Writer
 	stderr  *plugin.Redactor
-	started bool // set once a command's RunE begins, so parse errors are told apart
+	started bool // set once a command's RunE begins, to distinguish parse errors from run errors
 }
 
 func (a *app) rootCommand() *cobra.Command {

@@ -1,10 +1,11 @@
 // Command hitpath measures a kube-sa-token cache hit as a whole process,
 // side by side with a minimal Go program that reads a small file and prints
-// it. It builds both, mints one token from an in-process fake API server to
-// fill the cache, then runs the two commands alternately and reports wall
-// time, and peak RSS through GNU time. Other commands can join the comparison with -extra.
+// it, and with that program linked to client-go/rest. It builds them, mints
+// one token from an in-process fake API server to fill the cache, then runs
+// the commands alternately. It reports wall time, and peak RSS through GNU
+// time. Other commands can join the comparison with -extra.
 //
-//	go run ./testdata/bench/hitpath -runs 300
+//	go run ./testdata/bench/hitpath -runs 500
 package main
 
 import (
@@ -178,7 +179,7 @@ func build(dir, name, pkg string) string {
 	return out
 }
 
-// counter answers TokenRequests with a one-hour token and counts them.
+// counter serves TokenRequests with a one-hour token and counts them.
 type counter struct{ n atomic.Int64 }
 
 func (c *counter) ServeHTTP(w http.ResponseWriter, r *http.Request) {
