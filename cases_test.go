@@ -783,7 +783,7 @@ func TestBootstrapFilesFromPipes(t *testing.T) {
 		caWrite.Close()
 	}()
 
-	// The child sees the read ends as /dev/fd/3 and /dev/fd/4, as with a
+	// The child opens the read ends as /dev/fd/3 and /dev/fd/4, as with a
 	// shell's process substitution.
 	cmd := exec.Command(os.Args[0], "token", "-n", "team-a", "--service-account", "deployer",
 		"--bootstrap-server", s.URL, "--bootstrap-token-file", "/dev/fd/3", "--bootstrap-certificate-authority", "/dev/fd/4")

@@ -43,7 +43,7 @@ func TestMain(m *testing.M) {
 	os.Exit(m.Run())
 }
 
-// apiServer is a TLS httptest server that answers TokenRequests the way
+// apiServer is a TLS httptest server that serves TokenRequests the way
 // kube-apiserver does, and counts them.
 type apiServer struct {
 	*httptest.Server

@@ -256,8 +256,8 @@ func validBearerToken(token string) bool {
 
 // readCAFile returns the bytes of a file that contains at least one PEM
 // CERTIFICATE block. It does not parse the certificates, because it runs on
-// the cache-hit path and x509 parsing costs more than the rest of that path;
-// parseCAFile does that before the CA is used.
+// the cache-hit path and x509 parsing costs more than the rest of that path.
+// parseCAFile parses them before the CA is used.
 func readCAFile(flag, path string) ([]byte, error) {
 	data, err := readFileOnce(path)
 	if err != nil {

@@ -188,8 +188,8 @@ func (r *Runner) openStore() (*cache.Store, error) {
 
 // lookup returns the entry for key when it is present, trusted and fresh. An
 // untrusted entry (a symbolic link, a file of another user or one that others
-// can read) is not used; the caller replaces it with a new entry by rename,
-// which never writes through it.
+// can read) is not used. The caller then replaces it with a new entry by
+// rename, which never writes through it.
 func (r *Runner) lookup(store *cache.Store, key string, policy Policy) (cache.Entry, bool) {
 	e, err := store.Get(key)
 	switch {
@@ -206,8 +206,8 @@ func (r *Runner) lookup(store *cache.Store, key string, policy Policy) (cache.En
 	return cache.Entry{}, false
 }
 
-// disableCache turns caching off for the rest of the run and warns once. err
-// names the path; fix, when set, says what to do about it.
+// disableCache turns caching off for the rest of the run and warns once. The
+// error names the path, and fix, when set, is the remedy shown with it.
 func (r *Runner) disableCache(err error, fix string) {
 	r.store = nil
 	if r.cacheWarning {
