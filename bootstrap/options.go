@@ -445,3 +445,17 @@ func isRegularFile(path string) bool {
 	st, err := os.Stat(path)
 	return err == nil && st.Mode().IsRegular()
 }
+
+// BearerToken returns the bootstrap bearer token of the server mode, from the
+// token file or TokenEnv, so callers can redact it; "" in other modes or when
+// it cannot be read.
+func (o Options) BearerToken() string {
+	if o.Mode() != ModeServer {
+		return ""
+	}
+	token, err := o.serverToken()
+	if err != nil {
+		return ""
+	}
+	return token
+}

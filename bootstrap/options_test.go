@@ -277,3 +277,24 @@ func TestKubeconfigFilesList(t *testing.T) {
 		})
 	}
 }
+
+func TestBearerTokenForRedaction(t *testing.T) {
+	tokenFile := writeFile(t, "token", bootstrapToken+"\n")
+	tests := []struct {
+		name    string
+		options Options
+		want    string
+	}{
+		{"token file", Options{Server: "https://127.0.0.1:6443", TokenFile: tokenFile, Getenv: envMap(nil)}, bootstrapToken},
+		{"environment", Options{Server: "https://127.0.0.1:6443", Getenv: envMap(map[string]string{TokenEnv: bootstrapToken})}, bootstrapToken},
+		{"kubeconfig mode", Options{Kubeconfig: "/nonexistent", Getenv: envMap(map[string]string{TokenEnv: bootstrapToken})}, ""},
+		{"unreadable file", Options{Server: "https://127.0.0.1:6443", TokenFile: "/nonexistent/token", Getenv: envMap(nil)}, ""},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if got := tt.options.BearerToken(); got != tt.want {
+				t.Errorf("BearerToken() = %q, want %q", got, tt.want)
+			}
+		})
+	}
+}

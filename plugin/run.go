@@ -1,12 +1,10 @@
 package plugin
 
 import (
-	"bytes"
 	"context"
 	"errors"
 	"fmt"
 	"io"
-	"os"
 	"path/filepath"
 	"sort"
 	"time"
@@ -230,7 +228,7 @@ func (r *Runner) entryPath(key string) string {
 // mint sends one TokenRequest and returns it as a cache entry with a
 // skew-corrected local expiry.
 func (r *Runner) mint(ctx context.Context, inputs cache.Inputs) (cache.Entry, error) {
-	r.registerTokenFile()
+	r.Secrets.AddSecret(r.Config.Bootstrap.BearerToken())
 	r.Log.configureKlog()
 
 	b := r.Config.Bootstrap
@@ -281,16 +279,6 @@ func grantedLifetime(tok bootstrap.Token, issuedAt time.Time) time.Duration {
 		return tok.ExpirationTimestamp.Sub(issuedAt)
 	}
 	return tok.ExpirationTimestamp.Sub(tok.ServerNow)
-}
-
-// registerTokenFile adds the bootstrap token file's content to the redactor,
-// so a bootstrap token is redacted even if a library echoes it.
-func (r *Runner) registerTokenFile() {
-	if f := r.Config.Bootstrap.TokenFile; f != "" {
-		if b, err := os.ReadFile(f); err == nil {
-			r.Secrets.AddSecret(string(bytes.TrimSpace(b)))
-		}
-	}
 }
 
 func sortedCopy(s []string) []string {
