@@ -6,6 +6,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strconv"
 	"strings"
 	"text/tabwriter"
 	"time"
@@ -107,11 +108,7 @@ func (a *app) listCache(store *cache.Store, now time.Time) error {
 		if in.BoundObjectKind != "" {
 			bound = in.BoundObjectKind + "/" + in.BoundObjectName
 		}
-		audiences := strings.Join(in.Audiences, ",")
-		if audiences == "" {
-			audiences = "(API server's)"
-		}
-		fmt.Fprintf(tw, "%s\t%s/%s\t%s\t%s\t%s\t%s\n", key[:12], in.Namespace, in.ServiceAccount, audiences, bound, describeSource(in), describeExpiry(e.ExpiresAt, now))
+		fmt.Fprintf(tw, "%s\t%s/%s\t%s\t%s\t%s\t%s\n", key[:12], in.Namespace, in.ServiceAccount, describeAudiences(in.Audiences), bound, describeSource(in), describeExpiry(e.ExpiresAt, now))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write cache list: %w", err)
@@ -119,11 +116,69 @@ func (a *app) listCache(store *cache.Store, now time.Time) error {
 	return nil
 }
 
+// describeSource names the bootstrap source of an entry. For a kubeconfig it
+// shows the files and the context flag from the identity fingerprint, whose
+// fields read file="PATH" ... and context="NAME".
 func describeSource(in cache.Inputs) string {
 	if in.BootstrapServer != "" {
 		return in.BootstrapSource + " " + in.BootstrapServer
 	}
-	return in.BootstrapSource
+	var files []string
+	context := ""
+	for _, field := range quotedFields(in.BootstrapIdentity) {
+		switch field.name {
+		case "file":
+			files = append(files, field.value)
+		case "context":
+			context = field.value
+		}
+	}
+	if len(files) == 0 {
+		return in.BootstrapSource
+	}
+	s := in.BootstrapSource + " " + strings.Join(files, string(filepath.ListSeparator))
+	if context != "" {
+		s += " context " + context
+	}
+	return s
+}
+
+type quotedField struct{ name, value string }
+
+// quotedFields returns the name="value" pairs of s, with the values unquoted.
+func quotedFields(s string) []quotedField {
+	var fields []quotedField
+	for {
+		eq := strings.Index(s, `="`)
+		if eq < 0 {
+			return fields
+		}
+		name := s[strings.LastIndexByte(s[:eq], ' ')+1 : eq]
+		value, err := strconv.QuotedPrefix(s[eq+1:])
+		if err != nil {
+			return fields
+		}
+		if unquoted, err := strconv.Unquote(value); err == nil {
+			fields = append(fields, quotedField{name, unquoted})
+		}
+		s = s[eq+1+len(value):]
+	}
+}
+
+// describeAudiences lists audiences separated by commas, quoting any that
+// contain a comma or white space so the list reads back unambiguously.
+func describeAudiences(audiences []string) string {
+	if len(audiences) == 0 {
+		return "(API server's)"
+	}
+	quoted := make([]string, len(audiences))
+	for i, a := range audiences {
+		quoted[i] = a
+		if strings.ContainsAny(a, ", \t\"") {
+			quoted[i] = strconv.Quote(a)
+		}
+	}
+	return strings.Join(quoted, ",")
 }
 
 func describeExpiry(expiresAt, now time.Time) string {
