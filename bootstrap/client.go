@@ -192,7 +192,11 @@ func (o Options) kubeconfigLoadError(paths string, err error) error {
 func (o Options) selectContext(paths string, raw *clientcmdapi.Config) (string, *clientcmdapi.Context, error) {
 	available := contextNames(raw)
 	if len(raw.Contexts) == 0 {
-		return "", nil, Usagef("no bootstrap kubeconfig found: %q does not exist or has no contexts; pass a kubeconfig with %s, or use %s or %s",
+		if !o.anyKubeconfigExists() {
+			return "", nil, Usagef("no bootstrap kubeconfig found: %q does not exist; pass a kubeconfig with %s, or use %s or %s",
+				paths, flagKubeconfig, flagServer, flagInCluster)
+		}
+		return "", nil, Usagef("bootstrap kubeconfig %q defines no contexts (check the indentation of its contexts: list); pass a kubeconfig with contexts using %s, or use %s or %s",
 			paths, flagKubeconfig, flagServer, flagInCluster)
 	}
 
@@ -424,4 +428,14 @@ type redirectError struct{ location string }
 
 func (e *redirectError) Error() string {
 	return "the API server redirected the TokenRequest to " + e.location
+}
+
+// anyKubeconfigExists reports whether any of the bootstrap kubeconfig files exists.
+func (o Options) anyKubeconfigExists() bool {
+	for _, path := range o.kubeconfigFiles() {
+		if _, err := os.Stat(path); err == nil {
+			return true
+		}
+	}
+	return false
 }

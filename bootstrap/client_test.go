@@ -316,6 +316,11 @@ func TestKubeconfigUsageErrors(t *testing.T) {
 			wantParts: []string{`invalid bootstrap context "orphan"`, orphan, flagContext},
 		},
 		{
+			name:      "kubeconfig without contexts",
+			options:   Options{Kubeconfig: writeFile(t, "no-contexts", "apiVersion: v1\nkind: Config\nclusters: []\n")},
+			wantParts: []string{"defines no contexts", flagKubeconfig},
+		},
+		{
 			name:      "context names an undefined user",
 			options:   Options{Kubeconfig: missingUser},
 			wantParts: []string{`bootstrap context "ghost"`, `user "ghost"`, "does not define", "anonymous", flagContext},
