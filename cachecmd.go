@@ -95,12 +95,13 @@ func (a *app) listCache(store *cache.Store, now time.Time) error {
 	if err != nil {
 		return err
 	}
+	fmt.Fprintf(a.stdout, "cache directory: %s\n", store.Dir())
 	tw := tabwriter.NewWriter(a.stdout, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "KEY\tSERVICEACCOUNT\tAUDIENCES\tBOUND\tBOOTSTRAP\tEXPIRES")
+	fmt.Fprintln(tw, "KEY\tSERVICEACCOUNT\tAUDIENCES\tBOUND\tCLUSTER\tBOOTSTRAP\tEXPIRES")
 	for _, key := range keys {
 		e, err := store.Get(key)
 		if err != nil {
-			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\tunusable: %v\n", key[:12], err)
+			fmt.Fprintf(tw, "%s\t-\t-\t-\t-\t-\tunusable: %v\n", key[:12], err)
 			continue
 		}
 		in := e.Inputs
@@ -108,7 +109,11 @@ func (a *app) listCache(store *cache.Store, now time.Time) error {
 		if in.BoundObjectKind != "" {
 			bound = in.BoundObjectKind + "/" + in.BoundObjectName
 		}
-		fmt.Fprintf(tw, "%s\t%s/%s\t%s\t%s\t%s\t%s\n", key[:12], in.Namespace, in.ServiceAccount, describeAudiences(in.Audiences), bound, describeSource(in), describeExpiry(e.ExpiresAt, now))
+		cluster := in.ClusterServer
+		if cluster == "" {
+			cluster = "-"
+		}
+		fmt.Fprintf(tw, "%s\t%s/%s\t%s\t%s\t%s\t%s\t%s\n", key[:12], in.Namespace, in.ServiceAccount, describeAudiences(in.Audiences), bound, cluster, describeSource(in), describeExpiry(e.ExpiresAt, now))
 	}
 	if err := tw.Flush(); err != nil {
 		return fmt.Errorf("write cache list: %w", err)

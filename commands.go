@@ -161,7 +161,7 @@ Bootstrap identity, one of:
 	f.SortFlags = false
 	f.StringVarP(&cfg.Request.Namespace, "namespace", "n", "", "namespace of the ServiceAccount (required)")
 	f.StringVar(&cfg.Request.ServiceAccount, "service-account", "", "name of the ServiceAccount to mint a token for (required)")
-	f.StringArrayVar(&cfg.Request.Audiences, "audience", nil, "audience of the token; repeat for several (default: the API server's audiences)")
+	f.StringArrayVar(&cfg.Request.Audiences, "audience", nil, "audience of the token; repeat for several (default: the API server's audiences). Setting it replaces the API server's audiences, so kubectl can use the token only if one of them is also listed")
 	f.DurationVar(&cfg.Expiration, "expiration", time.Hour, "requested token lifetime, from 10m to 2^32 seconds; the API server may grant less")
 	f.StringVar(&raw.boundKind, "bound-object-kind", "", "bind the token to an object of this kind: Pod, Secret or Node")
 	f.StringVar(&raw.boundName, "bound-object-name", "", "name of the bound object (required with --bound-object-kind)")

@@ -288,7 +288,7 @@ func TestCacheListAndClear(t *testing.T) {
 	if list.code != 0 {
 		t.Fatalf("cache list: exit code %d; stderr:\n%s", list.code, list.stderr)
 	}
-	for _, part := range []string{"team-a/deployer", "vault", "Secret/anchor", "server " + s.URL, "(in "} {
+	for _, part := range []string{"cache directory: " + dir, "team-a/deployer", "vault", "Secret/anchor", "server " + s.URL, "(in "} {
 		if !strings.Contains(list.stdout, part) {
 			t.Errorf("cache list does not show %q:\n%s", part, list.stdout)
 		}

@@ -259,7 +259,7 @@ func (r *Runner) mint(ctx context.Context, inputs cache.Inputs) (cache.Entry, er
 		ExpiresAt:                 expiresAt,
 		ServerExpirationTimestamp: tok.ExpirationTimestamp,
 	}
-	r.Log.Logf(1, "minted a token valid for %s (expirationTimestamp %s)", expiresAt.Sub(issuedAt).Round(time.Second), tok.ExpirationTimestamp.UTC().Format(time.RFC3339))
+	r.Log.Logf(1, "minted a token valid for %s (status.expirationTimestamp %s on the server's clock)", expiresAt.Sub(issuedAt).Round(time.Second), tok.ExpirationTimestamp.UTC().Format(time.RFC3339))
 
 	policy := Policy{RefreshBuffer: r.Config.RefreshBuffer}
 	if policy.Shortened(e) {

@@ -229,10 +229,11 @@ func (d *demo) kubectlRun(ctx context.Context, kubeconfig string, args ...string
 func (d *demo) showExecCredential(ctx context.Context) error {
 	heading("What kubectl received: the plugin's ExecCredential, token redacted")
 	fmt.Printf("$ kube-sa-token %s\n", strings.Join(d.pluginArgs(), " "))
-	fmt.Println("  (with KUBERNETES_EXEC_INFO set as kubectl sets it, requesting apiVersion v1)")
+	fmt.Println("  (with KUBERNETES_EXEC_INFO set as kubectl sets it: apiVersion v1 and, for")
+	fmt.Println("  provideClusterInfo, the cluster's server, which is part of the cache key)")
 	cmd := exec.CommandContext(ctx, d.plugin, d.pluginArgs()...)
-	cmd.Env = append(os.Environ(), `KUBERNETES_EXEC_INFO={"apiVersion":"client.authentication.k8s.io/v1",`+
-		`"kind":"ExecCredential","spec":{"interactive":false}}`)
+	cmd.Env = append(os.Environ(), fmt.Sprintf(`KUBERNETES_EXEC_INFO={"apiVersion":"client.authentication.k8s.io/v1",`+
+		`"kind":"ExecCredential","spec":{"interactive":false,"cluster":{"server":%q}}}`, d.cp.ServerURL))
 	cmd.Stderr = os.Stderr
 	stdout, err := cmd.Output()
 	if err != nil {
