@@ -36,7 +36,7 @@ func (s *Store) Lock(ctx context.Context, key string) (unlock func(), err error)
 		return nil, err
 	}
 	path := s.lockPath(key)
-	f, err := openLockFile(path)
+	f, err := s.openOrRepairLock(path)
 	if err != nil {
 		return nil, fmt.Errorf("open cache lock %s: %w", path, err)
 	}
@@ -89,4 +89,32 @@ func unlockOnce(f *os.File) func() {
 			_ = f.Close()
 		})
 	}
+}
+
+// openOrRepairLock opens the lock file at path. Something other than a
+// regular file there (a symbolic link, a directory, a device) would turn
+// caching off for the key for good, so it is removed (a link itself, never
+// its target) and the lock file created anew.
+//
+// NOTE: two processes that repair the same path at once can each lock a
+// different file, so they may both mint once. Later calls share one lock.
+func (s *Store) openOrRepairLock(path string) (*os.File, error) {
+	f, err := openLockFile(path)
+	if err == nil {
+		if info, statErr := f.Stat(); statErr == nil && info.Mode().IsRegular() {
+			return f, nil
+		}
+		_ = f.Close()
+	}
+	info, statErr := os.Lstat(path)
+	if statErr != nil || info.Mode().IsRegular() {
+		if err == nil {
+			err = statErr
+		}
+		return nil, err
+	}
+	if removeErr := os.Remove(path); removeErr != nil {
+		return nil, fmt.Errorf("%s is a %s, not a lock file, and cannot be removed (%v): remove it", path, info.Mode().Type(), removeErr)
+	}
+	return openLockFile(path)
 }

@@ -110,6 +110,9 @@ func (s *Store) replaceFile(key, path string, data []byte) (err error) {
 			return fmt.Errorf("write cache entry %s: %w", path, err)
 		}
 	}
+	if err := removeDirectory(path); err != nil {
+		return fmt.Errorf("write cache entry %s: %w", path, err)
+	}
 	if err := renameReplace(tmpPath, path); err != nil {
 		return fmt.Errorf("write cache entry %s: rename %s: %w", path, tmpPath, err)
 	}
@@ -144,6 +147,20 @@ func (s *Store) ensureDir() error {
 	if problem := dirOwnershipProblem(info); problem != "" {
 		return fmt.Errorf("%w: cache directory %s %s: use a directory you own with mode 0700 (set --cache-dir or KUBE_SA_TOKEN_CACHE_DIR)",
 			ErrUntrusted, s.dir, problem)
+	}
+	return nil
+}
+
+// removeDirectory removes an empty directory found at path, where a file
+// belongs, because rename cannot replace a directory with a file. A directory
+// with content is reported, not removed.
+func removeDirectory(path string) error {
+	info, err := os.Lstat(path)
+	if err != nil || !info.IsDir() {
+		return nil
+	}
+	if err := os.Remove(path); err != nil {
+		return fmt.Errorf("%s is a directory that cannot be removed (%v): remove it", path, err)
 	}
 	return nil
 }

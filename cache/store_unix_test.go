@@ -3,6 +3,7 @@
 package cache
 
 import (
+	"context"
 	"errors"
 	"os"
 	"path/filepath"
@@ -261,5 +262,79 @@ func TestPruneKeepsUntrustedEntry(t *testing.T) {
 	}
 	if _, err := os.Lstat(store.entryPath(key)); err != nil {
 		t.Errorf("untrusted entry after Prune: %v", err)
+	}
+}
+
+func TestPutReplacesEmptyDirectoryEntry(t *testing.T) {
+	store := New(t.TempDir())
+	in := sampleInputs()
+	key := in.Key()
+	path := filepath.Join(store.Dir(), key+".json")
+	if err := os.MkdirAll(path, 0o700); err != nil {
+		t.Fatal(err)
+	}
+
+	if err := store.Put(key, sampleEntry(in)); err != nil {
+		t.Fatalf("Put over an empty directory: %v", err)
+	}
+	if _, err := store.Get(key); err != nil {
+		t.Errorf("Get after Put: %v", err)
+	}
+
+	// A directory with content is reported by path, not removed.
+	other := sampleInputs()
+	other.Namespace = "team-b"
+	otherPath := filepath.Join(store.Dir(), other.Key()+".json")
+	if err := os.MkdirAll(otherPath, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	writeFile(t, filepath.Join(otherPath, "keep"), []byte("x"), 0o600)
+	err := store.Put(other.Key(), sampleEntry(other))
+	if err == nil || !strings.Contains(err.Error(), otherPath) || !strings.Contains(err.Error(), "remove it") {
+		t.Errorf("Put over a non-empty directory: error = %v, want one naming %s and the fix", err, otherPath)
+	}
+	if _, err := os.Stat(filepath.Join(otherPath, "keep")); err != nil {
+		t.Errorf("the non-empty directory lost its content: %v", err)
+	}
+}
+
+func TestLockRepairsBadLockPath(t *testing.T) {
+	dir := t.TempDir()
+	target := filepath.Join(dir, "target")
+	writeFile(t, target, []byte("untouched"), 0o600)
+	tests := []struct {
+		name  string
+		plant func(path string) error
+	}{
+		{"symbolic link", func(path string) error { return os.Symlink(target, path) }},
+		{"dangling symbolic link", func(path string) error { return os.Symlink(filepath.Join(dir, "nowhere"), path) }},
+		{"empty directory", func(path string) error { return os.Mkdir(path, 0o700) }},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			store := New(filepath.Join(t.TempDir(), "cache"))
+			key := sampleInputs().Key()
+			if err := os.MkdirAll(store.Dir(), 0o700); err != nil {
+				t.Fatal(err)
+			}
+			lockPath := filepath.Join(store.Dir(), key+".lock")
+			if err := tt.plant(lockPath); err != nil {
+				t.Fatal(err)
+			}
+
+			unlock, err := store.Lock(context.Background(), key)
+			if err != nil {
+				t.Fatalf("Lock: %v", err)
+			}
+			unlock()
+
+			info, err := os.Lstat(lockPath)
+			if err != nil || !info.Mode().IsRegular() {
+				t.Errorf("lock path after Lock: %v, %v; want a regular file", info, err)
+			}
+			if data, _ := os.ReadFile(target); string(data) != "untouched" {
+				t.Errorf("symlink target changed to %q", data)
+			}
+		})
 	}
 }
