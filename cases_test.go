@@ -213,13 +213,13 @@ func TestServerCapsLifetime(t *testing.T) {
 func TestServerClockSkew(t *testing.T) {
 	// The fixture's timestamps lie in 2030 while the local clock does not:
 	// the lifetime comes from the server's own clock, so the token is neither
-	// taken as expired nor kept past the granted day.
+	// taken as expired nor kept past the granted day (of the year requested).
 	s := newAPIServer(t)
 	s.set(func(s *apiServer) {
 		s.body = readCase(t, "tokenrequest-capped.json")
 		s.date = "Fri, 01 Mar 2030 10:00:00 GMT"
 	})
-	res := runPlugin(t, invocation{args: s.serverArgs(), env: baseEnv(t)})
+	res := runPlugin(t, invocation{args: s.serverArgs("--expiration", "8760h"), env: baseEnv(t)})
 	if res.code != 0 {
 		t.Fatalf("exit code %d; stderr:\n%s", res.code, res.stderr)
 	}
@@ -821,5 +821,20 @@ func TestShortGrantHalvesRefreshBuffer(t *testing.T) {
 		if !strings.Contains(res.stderr, part) {
 			t.Errorf("stderr does not contain %q:\n%s", part, res.stderr)
 		}
+	}
+}
+
+func TestStaleDateHeaderCappedAtRequest(t *testing.T) {
+	// A Date header decades behind would stretch the lifetime measured on the
+	// server's clock; the request's expirationSeconds bounds it.
+	s := newAPIServer(t)
+	s.set(func(s *apiServer) { s.date = "Mon, 01 Jan 1990 00:00:00 GMT" })
+	res := runPlugin(t, invocation{args: s.serverArgs(), env: baseEnv(t)})
+	if res.code != 0 {
+		t.Fatalf("exit code %d; stderr:\n%s", res.code, res.stderr)
+	}
+	c := decodeCredential(t, res.stdout)
+	if d := time.Until(c.Expiry); d < 57*time.Minute || d > 59*time.Minute {
+		t.Errorf("expirationTimestamp %s is %s away, want about 59m (1h requested, 60s buffer)", c.rawExpiry, d)
 	}
 }

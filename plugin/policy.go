@@ -2,6 +2,7 @@ package plugin
 
 import (
 	"fmt"
+	"math"
 	"time"
 
 	"github.com/kube-sa-token/kube-sa-token/bootstrap"
@@ -38,9 +39,23 @@ func (p Policy) RefreshAt(e cache.Entry) time.Time {
 }
 
 // Fresh reports whether e may be served at now. An entry whose issue time
-// is not before its expiry is damaged, whatever its expiry says.
+// is not before its expiry, or whose lifetime exceeds the expirationSeconds
+// it was requested with, is damaged, whatever its expiry says.
 func (p Policy) Fresh(e cache.Entry, now time.Time) bool {
-	return e.Token != "" && e.IssuedAt.Before(e.ExpiresAt) && now.Before(p.RefreshAt(e))
+	lifetime := e.ExpiresAt.Sub(e.IssuedAt)
+	if e.Token == "" || lifetime <= 0 || lifetime > requestedLifetime(e.Inputs.ExpirationSeconds) {
+		return false
+	}
+	return now.Before(p.RefreshAt(e))
+}
+
+// requestedLifetime converts expirationSeconds to a duration. Zero, which no
+// valid request has, leaves the lifetime unbounded.
+func requestedLifetime(expirationSeconds int64) time.Duration {
+	if expirationSeconds <= 0 {
+		return time.Duration(math.MaxInt64)
+	}
+	return time.Duration(expirationSeconds) * time.Second
 }
 
 // Shortened reports whether the server granted a lifetime no longer than the
@@ -54,16 +69,20 @@ func (p Policy) Shortened(e cache.Entry) bool {
 // the server's own time at issue) and added to the local time at which the
 // request was sent, so a skewed local clock neither shortens nor extends it.
 // One second is taken off for the whole-second resolution of the server time.
-// Without any server time, the clocks are assumed to agree.
-func localExpiry(tok bootstrap.Token, receivedAt time.Time) (issuedAt, expiresAt time.Time, err error) {
-	var lifetime time.Duration
-	if tok.ServerNow.IsZero() {
+// Without a usable server time, the clocks are assumed to agree.
+//
+// The lifetime never exceeds the requested expirationSeconds, because a
+// server time that lags (a stale Date header from a proxy, say) would
+// otherwise keep a dead token cached. Refreshing early is harmless.
+func localExpiry(tok bootstrap.Token, receivedAt time.Time, expirationSeconds int64) (issuedAt, expiresAt time.Time, err error) {
+	lifetime := tok.ExpirationTimestamp.Sub(tok.ServerNow) - dateResolution
+	issuedAt = tok.RequestStart
+	if tok.ServerNow.IsZero() || lifetime <= 0 {
+		// No server time, or one that runs ahead of the expiry it granted.
 		lifetime = tok.ExpirationTimestamp.Sub(receivedAt)
 		issuedAt = receivedAt
-	} else {
-		lifetime = tok.ExpirationTimestamp.Sub(tok.ServerNow) - dateResolution
-		issuedAt = tok.RequestStart
 	}
+	lifetime = min(lifetime, requestedLifetime(expirationSeconds))
 	if lifetime <= 0 {
 		return time.Time{}, time.Time{}, fmt.Errorf("the API server returned a token that is already expired (expirationTimestamp %s)", tok.ExpirationTimestamp.UTC().Format(time.RFC3339))
 	}

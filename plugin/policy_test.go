@@ -37,6 +37,11 @@ func TestPolicyFresh(t *testing.T) {
 			"sub-second refresh point truncated", time.Minute, entryFor(t0.Add(700*time.Millisecond), time.Hour),
 			t0.Add(59*time.Minute + 300*time.Millisecond), false, t0.Add(59 * time.Minute),
 		},
+		{
+			"lifetime above the request is never fresh", time.Minute,
+			cache.Entry{Token: "FAKE.JWT.SECRET", Inputs: cache.Inputs{ExpirationSeconds: 3600}, IssuedAt: t0, ExpiresAt: t0.AddDate(7000, 0, 0)},
+			t0, false, time.Time{},
+		},
 		{"empty token is never fresh", time.Minute, cache.Entry{IssuedAt: t0, ExpiresAt: t0.Add(time.Hour)}, t0, false, t0.Add(59 * time.Minute)},
 		{
 			"issued after expiry is never fresh", time.Minute,
@@ -92,6 +97,22 @@ func TestLocalExpirySkew(t *testing.T) {
 			wantExpiry: t0.AddDate(3, 0, 0).Add(granted - time.Second),
 		},
 		{
+			name:       "stale Date header capped at the request",
+			serverNow:  time.Date(1990, 1, 1, 0, 0, 0, 0, time.UTC),
+			localStart: t0,
+			received:   t0,
+			wantIssued: t0,
+			wantExpiry: t0.Add(granted),
+		},
+		{
+			name:       "server time past the expiry falls back to local",
+			serverNow:  t0.Add(granted + time.Hour),
+			localStart: t0,
+			received:   t0.Add(time.Second),
+			wantIssued: t0.Add(time.Second),
+			wantExpiry: t0.Add(granted),
+		},
+		{
 			name:       "no server time assumes agreement",
 			localStart: t0,
 			received:   t0.Add(time.Second),
@@ -107,7 +128,7 @@ func TestLocalExpirySkew(t *testing.T) {
 				ServerNow:           tt.serverNow,
 				RequestStart:        tt.localStart,
 			}
-			issued, expiry, err := localExpiry(tok, tt.received)
+			issued, expiry, err := localExpiry(tok, tt.received, int64(granted/time.Second))
 			if err != nil {
 				t.Fatalf("localExpiry() error: %v", err)
 			}
@@ -123,7 +144,7 @@ func TestLocalExpirySkew(t *testing.T) {
 
 func TestLocalExpiryRejectsExpiredToken(t *testing.T) {
 	tok := bootstrap.Token{ExpirationTimestamp: t0, ServerNow: t0.Add(time.Minute), RequestStart: t0}
-	_, _, err := localExpiry(tok, t0)
+	_, _, err := localExpiry(tok, t0, 3600)
 	if err == nil || !strings.Contains(err.Error(), "already expired") {
 		t.Fatalf("localExpiry() error = %v, want an already-expired error", err)
 	}

@@ -248,7 +248,7 @@ func (r *Runner) mint(ctx context.Context, inputs cache.Inputs) (cache.Entry, er
 	}
 	r.Secrets.AddSecret(tok.Value)
 
-	issuedAt, expiresAt, err := localExpiry(tok, r.Now())
+	issuedAt, expiresAt, err := localExpiry(tok, r.Now(), req.ExpirationSeconds)
 	if err != nil {
 		return cache.Entry{}, &bootstrap.Error{Code: bootstrap.ExitFailure, Message: fmt.Sprintf("%s: check the clocks of the API server %s", err, client.Server())}
 	}
