@@ -10,6 +10,7 @@ import (
 	"strings"
 	"text/tabwriter"
 	"time"
+	"unicode"
 
 	"github.com/spf13/cobra"
 
@@ -133,9 +134,9 @@ func describeSource(in cache.Inputs) string {
 	for _, field := range quotedFields(in.BootstrapIdentity) {
 		switch field.name {
 		case "file":
-			files = append(files, field.value)
+			files = append(files, quoteIfNeeded(field.value, string(filepath.ListSeparator)))
 		case "context":
-			context = field.value
+			context = quoteIfNeeded(field.value, "")
 		}
 	}
 	if len(files) == 0 {
@@ -178,12 +179,19 @@ func describeAudiences(audiences []string) string {
 	}
 	quoted := make([]string, len(audiences))
 	for i, a := range audiences {
-		quoted[i] = a
-		if strings.ContainsAny(a, ", \t\"") {
-			quoted[i] = strconv.Quote(a)
-		}
+		quoted[i] = quoteIfNeeded(a, ",")
 	}
 	return strings.Join(quoted, ",")
+}
+
+// quoteIfNeeded returns s as a Go string literal when it contains one of
+// separators, a space, a quote or a character that is not printable (which
+// could drive the terminal), else s itself.
+func quoteIfNeeded(s, separators string) string {
+	if strings.ContainsAny(s, separators+"\" ") || strings.IndexFunc(s, func(r rune) bool { return !unicode.IsPrint(r) }) >= 0 {
+		return strconv.Quote(s)
+	}
+	return s
 }
 
 func describeExpiry(expiresAt, now time.Time) string {

@@ -16,7 +16,7 @@ func TestDescribeSource(t *testing.T) {
 		{
 			"kubeconfig list with context",
 			cache.Inputs{BootstrapSource: "kubeconfig", BootstrapIdentity: `context="ops" file="/home/u/.kube/config" size=10 mtime=1 file="/tmp/a b" absent`},
-			"kubeconfig /home/u/.kube/config:/tmp/a b context ops",
+			`kubeconfig /home/u/.kube/config:"/tmp/a b" context ops`,
 		},
 		{
 			"kubeconfig current context",
@@ -42,6 +42,7 @@ func TestDescribeAudiences(t *testing.T) {
 		{nil, "(API server's)"},
 		{[]string{"vault", "aws"}, "vault,aws"},
 		{[]string{"a b", "x,y", "vault"}, `"a b","x,y",vault`},
+		{[]string{"evil\x1b[31mRED", "https://kubernetes.default.svc"}, `"evil\x1b[31mRED",https://kubernetes.default.svc`},
 	}
 	for _, tt := range tests {
 		if got := describeAudiences(tt.in); got != tt.want {

@@ -147,9 +147,17 @@ func (o Options) kubeconfigConfig() (*resolvedConfig, error) {
 	if err != nil {
 		return nil, err
 	}
-	if raw.AuthInfos[kubeContext.AuthInfo] == nil {
+	user := raw.AuthInfos[kubeContext.AuthInfo]
+	switch {
+	case kubeContext.AuthInfo == "":
+		return nil, Usagef("bootstrap context %q in kubeconfig %q names no user, so requests would be anonymous; set its user or pick another context with %s",
+			contextName, paths, flagContext)
+	case user == nil:
 		return nil, Usagef("bootstrap context %q in kubeconfig %q names user %q, which the kubeconfig does not define, so requests would be anonymous; add the user or pick another context with %s",
 			contextName, paths, kubeContext.AuthInfo, flagContext)
+	case !hasCredentials(user):
+		return nil, Usagef("user %q of bootstrap context %q in kubeconfig %q has no credentials, so requests would be anonymous; give it a token, client certificate, exec plugin or auth-provider, or pick another context with %s",
+			kubeContext.AuthInfo, contextName, paths, flagContext)
 	}
 	if err := checkExecRecursion(contextName, kubeContext.AuthInfo, raw.AuthInfos[kubeContext.AuthInfo]); err != nil {
 		return nil, err
@@ -159,6 +167,10 @@ func (o Options) kubeconfigConfig() (*resolvedConfig, error) {
 	if err != nil {
 		return nil, Usagef("invalid bootstrap context %q in kubeconfig %q: %s; fix its cluster and user entries, or pick another context with %s",
 			contextName, paths, redactor{}.errorText(err), flagContext)
+	}
+	if strings.HasPrefix(strings.ToLower(config.Host), "http://") {
+		return nil, Usagef("the cluster of bootstrap context %q in kubeconfig %q has server %s: credentials must not travel in clear text, so use an https:// server",
+			contextName, paths, config.Host)
 	}
 	if config.ExecProvider != nil {
 		neverPrompt(config.ExecProvider)
@@ -438,4 +450,11 @@ func (o Options) anyKubeconfigExists() bool {
 		}
 	}
 	return false
+}
+
+// hasCredentials reports whether user carries any way to authenticate.
+func hasCredentials(user *clientcmdapi.AuthInfo) bool {
+	return user.Token != "" || user.TokenFile != "" ||
+		user.ClientCertificate != "" || len(user.ClientCertificateData) > 0 ||
+		user.Username != "" || user.Exec != nil || user.AuthProvider != nil
 }

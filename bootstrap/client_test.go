@@ -283,6 +283,11 @@ func TestKubeconfigUsageErrors(t *testing.T) {
 	missingUserConfig := kubeconfigFor(server, "ghost", map[string]*clientcmdapi.AuthInfo{"ghost": {Token: bootstrapToken}})
 	delete(missingUserConfig.AuthInfos, "ghost")
 	missingUser := writeKubeconfig(t, missingUserConfig)
+	emptyUser := writeKubeconfig(t, kubeconfigFor(server, "empty", map[string]*clientcmdapi.AuthInfo{"empty": {}}))
+	plainHTTPConfig := kubeconfigFor(server, "plain", map[string]*clientcmdapi.AuthInfo{"plain": {Token: bootstrapToken}})
+	plainHTTPConfig.Clusters["test"].Server = "http://127.0.0.1:1"
+	plainHTTPConfig.Clusters["test"].CertificateAuthority = ""
+	plainHTTP := writeKubeconfig(t, plainHTTPConfig)
 	absent := filepath.Join(t.TempDir(), "absent")
 	malformed := writeFile(t, "malformed", "apiVersion: v1\nusers:\n- name: x\n  user:\n    token: "+bootstrapToken+"\n  - broken: [\n")
 	tests := []struct {
@@ -314,6 +319,16 @@ func TestKubeconfigUsageErrors(t *testing.T) {
 			name:      "context without cluster",
 			options:   Options{Kubeconfig: orphan},
 			wantParts: []string{`invalid bootstrap context "orphan"`, orphan, flagContext},
+		},
+		{
+			name:      "user without credentials",
+			options:   Options{Kubeconfig: emptyUser},
+			wantParts: []string{`user "empty"`, "has no credentials", "anonymous", flagContext},
+		},
+		{
+			name:      "plain HTTP server",
+			options:   Options{Kubeconfig: plainHTTP},
+			wantParts: []string{"http://127.0.0.1:1", "clear text", "https://"},
 		},
 		{
 			name:      "kubeconfig without contexts",

@@ -59,6 +59,12 @@ func newErrorf(code int, format string, args ...any) *Error {
 	return &Error{Code: code, Message: formatted.Error(), Err: errors.Unwrap(formatted)}
 }
 
+// MinSecretLength is the length below which a secret is not redacted by
+// value: replacing every "x" or "admin" would mangle all output, and real
+// bearer tokens are far longer. Token-shaped text is redacted by pattern
+// whatever its length.
+const MinSecretLength = 8
+
 // redactor removes secrets from text that is about to reach a message, a
 // warning or a log line.
 type redactor struct {
@@ -67,7 +73,7 @@ type redactor struct {
 
 // redactPatterns are compiled on first use, because package init runs on
 // every cache hit and only failures need them.
-var redactPatterns = sync.OnceValue(func() (p struct{ jwt, bearer, tokenField *regexp.Regexp }) {
+var redactPatterns = sync.OnceValue(func() (p struct{ jwt, bearer, basic, tokenField *regexp.Regexp }) {
 	// jwt matches a JSON Web Token: its header is base64url of `{"`,
 	// which always starts with "eyJ".
 	p.jwt = regexp.MustCompile(`eyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]*(\.[A-Za-z0-9_-]*)?`)
@@ -76,6 +82,9 @@ var redactPatterns = sync.OnceValue(func() (p struct{ jwt, bearer, tokenField *r
 	// the scheme as HTTP writes it and a credential of at least 8 characters,
 	// so prose such as "invalid bearer token" is left alone.
 	p.bearer = regexp.MustCompile(`\bBearer\s+[A-Za-z0-9._~+/=-]{8,}`)
+
+	// basic matches HTTP Basic credentials, the base64 of user:password.
+	p.basic = regexp.MustCompile(`\bBasic\s+[A-Za-z0-9+/]{8,}={0,2}`)
 
 	// tokenField matches a "token" JSON field, such as status.token in a
 	// TokenRequest body or an ExecCredential.
@@ -89,7 +98,7 @@ const redacted = "<redacted>"
 // 4 bytes are ignored, because replacing them would garble ordinary words.
 func (r redactor) withSecret(secret string) redactor {
 	secret = strings.TrimSpace(secret)
-	if len(secret) < 4 {
+	if len(secret) < MinSecretLength {
 		return r
 	}
 	return redactor{secrets: append(append([]string(nil), r.secrets...), secret)}
@@ -103,6 +112,7 @@ func (r redactor) String(text string) string {
 	patterns := redactPatterns()
 	text = patterns.jwt.ReplaceAllString(text, redacted)
 	text = patterns.bearer.ReplaceAllString(text, "Bearer "+redacted)
+	text = patterns.basic.ReplaceAllString(text, "Basic "+redacted)
 	text = patterns.tokenField.ReplaceAllString(text, "${1}"+redacted)
 	return text
 }

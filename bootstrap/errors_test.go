@@ -19,6 +19,7 @@ func TestRedactorString(t *testing.T) {
 		{"minted token", `"token":"` + mintedToken + `"`, `"token":"<redacted>"`},
 		{"JWT of unknown origin", "got " + jwt + " back", "got <redacted> back"},
 		{"authorization header", "Authorization: Bearer s3cr3t-value", "Authorization: Bearer <redacted>"},
+		{"basic credentials", "auth was: Basic YWRtaW46UEFTU1dELVNFQ1JFVC01NTU=", "auth was: Basic <redacted>"},
 		{"token field", `{"status":{"token":"opaque-value"}}`, `{"status":{"token":"<redacted>"}}`},
 		{"short secrets ignored", "ab is a word", "ab is a word"},
 		{"prose about bearer tokens kept", "invalid bearer token, token has expired; renew it", "invalid bearer token, token has expired; renew it"},

@@ -10,6 +10,8 @@ import (
 	"sync"
 
 	"k8s.io/klog/v2"
+
+	"github.com/kube-sa-token/kube-sa-token/bootstrap"
 )
 
 // redacted replaces every secret in text written through a Redactor.
@@ -38,9 +40,11 @@ func NewRedactor(w io.Writer) *Redactor {
 	return &Redactor{w: w}
 }
 
-// AddSecret registers s for redaction. Blank values are ignored.
+// AddSecret registers s for redaction. Values shorter than
+// bootstrap.MinSecretLength after trimming white space are ignored.
 func (r *Redactor) AddSecret(s string) {
-	if len(bytes.TrimSpace([]byte(s))) == 0 {
+	s = string(bytes.TrimSpace([]byte(s)))
+	if len(s) < bootstrap.MinSecretLength {
 		return
 	}
 	r.mu.Lock()

@@ -130,7 +130,7 @@ func (r *Runner) token(ctx context.Context, inputs cache.Inputs) (cache.Entry, e
 		return cache.Entry{}, &bootstrap.Error{
 			Code: bootstrap.ExitUnreachable,
 			Err:  err,
-			Message: fmt.Sprintf("timed out (--timeout %s) waiting for the cache lock %s, held by another kube-sa-token process that is still waiting for the API server; raise --timeout, or check that the API server answers",
+			Message: fmt.Sprintf("timed out (--timeout %s) waiting for the cache lock %s, which other kube-sa-token processes held while requesting a token for the same ServiceAccount; raise --timeout, or run once with -v 1 to see why those requests are slow or failing",
 				r.Config.Timeout, filepath.Join(store.Dir(), key+".lock")),
 		}
 	default:
@@ -193,6 +193,8 @@ func (r *Runner) lookup(store *cache.Store, key string, policy Policy) (cache.En
 	switch {
 	case err == nil && policy.Fresh(e, r.Now()):
 		return e, true
+	case err == nil && !e.IssuedAt.Before(e.ExpiresAt):
+		r.Log.Logf(2, "cache entry %s is damaged: issuedAt is not before expiresAt", r.entryPath(key))
 	case err == nil:
 		r.Log.Logf(2, "cache entry %s is due for refresh (refresh at %s)", r.entryPath(key), policy.RefreshAt(e).UTC().Format(time.RFC3339))
 	case errors.Is(err, cache.ErrUntrusted) && !r.untrustedWarning:
