@@ -435,7 +435,7 @@ func (r *exchangeRecorder) RoundTrip(req *http.Request) (*http.Response, error) 
 // to cancel requests.
 func (r *exchangeRecorder) WrappedRoundTripper() http.RoundTripper { return r.next }
 
-// redirectError stops a TokenRequest that the server answers with a redirect.
+// redirectError stops a TokenRequest whose response is a redirect.
 type redirectError struct{ location string }
 
 func (e *redirectError) Error() string {
