@@ -38,6 +38,8 @@ func run(args []string, stdout, stderr io.Writer) int {
 		// Every kubectl call runs `token`, and building the completion
 		// command tree is a measurable share of a cache hit.
 		root.CompletionOptions.DisableDefaultCmd = true
+	} else {
+		rejectUnknownShells(root)
 	}
 	root.SetArgs(args)
 	root.SetOut(stdout)
@@ -220,4 +222,17 @@ func (a *app) runToken(ctx context.Context, cfg plugin.Config, verbosity int) (e
 		BeforeOutput: beforeOutput,
 	}
 	return r.Run(ctx)
+}
+
+// rejectUnknownShells makes `completion SHELL` with an unknown shell a usage
+// error. Cobra's completion command has no action of its own, so it prints
+// help and exits 0 for any argument it has no subcommand for.
+func rejectUnknownShells(root *cobra.Command) {
+	root.InitDefaultCompletionCmd()
+	for _, cmd := range root.Commands() {
+		if cmd.Name() == "completion" {
+			cmd.Args = cobra.NoArgs
+			cmd.RunE = func(cmd *cobra.Command, _ []string) error { return cmd.Help() }
+		}
+	}
 }

@@ -313,7 +313,7 @@ func TestCacheListAndClear(t *testing.T) {
 }
 
 func TestUnknownCommandsExitUsage(t *testing.T) {
-	for _, args := range [][]string{{"nosuch"}, {"cache", "lsit"}, {"token", "--nosuch"}, {"token", "extra-arg"}} {
+	for _, args := range [][]string{{"nosuch"}, {"cache", "lsit"}, {"completion", "tcsh"}, {"token", "--nosuch"}, {"token", "extra-arg"}} {
 		res := runPlugin(t, invocation{args: args})
 		assertFailed(t, res, 2, "--help")
 	}
@@ -323,5 +323,14 @@ func TestVersionPrintsBuildInfo(t *testing.T) {
 	res := runPlugin(t, invocation{args: []string{"version"}})
 	if res.code != 0 || !strings.HasPrefix(res.stdout, "kube-sa-token dev (commit none") {
 		t.Errorf("version: exit code %d, stdout %q", res.code, res.stdout)
+	}
+}
+
+func TestCompletionScripts(t *testing.T) {
+	for _, shell := range []string{"bash", "zsh", "fish", "powershell"} {
+		res := runPlugin(t, invocation{args: []string{"completion", shell}})
+		if res.code != 0 || !strings.Contains(res.stdout, "kube-sa-token") {
+			t.Errorf("completion %s: exit code %d, %d bytes of script", shell, res.code, len(res.stdout))
+		}
 	}
 }
