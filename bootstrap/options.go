@@ -447,8 +447,8 @@ func isRegularFile(path string) bool {
 }
 
 // BearerToken returns the bootstrap bearer token of the server mode, from the
-// token file or TokenEnv, so callers can redact it; "" in other modes or when
-// it cannot be read.
+// token file or TokenEnv, so that callers can redact it. It returns "" in
+// other modes or when the token cannot be read.
 func (o Options) BearerToken() string {
 	if o.Mode() != ModeServer {
 		return ""

@@ -66,7 +66,7 @@ func (c *Client) statusError(req TokenRequest, status metav1.Status, unstructure
 	case http.StatusUnprocessableEntity:
 		return c.invalidError(failure)
 	case http.StatusBadGateway, http.StatusServiceUnavailable, http.StatusGatewayTimeout:
-		// A proxy or load balancer in front of the API server answers these
+		// A proxy or load balancer in front of the API server returns these
 		// when it cannot reach the API server.
 		return c.newError(ExitUnreachable, err, "TokenRequest for %s via %s failed with HTTP %d %s: %s; the API server behind %s is unavailable, so try again later",
 			req.describe(), c.describe, status.Code, http.StatusText(int(status.Code)), serverMessage, c.server)

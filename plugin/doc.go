@@ -3,7 +3,9 @@
 // whether a cached token is still fresh. When it is not, it mints a new one
 // through the bootstrap package. It prints exactly one ExecCredential on stdout.
 //
-// It never reads stdin and never prompts, whatever spec.interactive says, and
-// it never writes a token anywhere but stdout and the cache: everything it
-// logs goes through a writer that redacts known secrets.
+// It never reads stdin and never prompts, whatever the value of
+// spec.interactive. It writes a token only to stdout and the cache, and
+// everything it logs goes through a writer that redacts known secrets. The
+// exception is the stderr of a bootstrap exec plugin, which client-go connects
+// to the process's stderr directly.
 package plugin

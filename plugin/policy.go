@@ -40,7 +40,7 @@ func (p Policy) RefreshAt(e cache.Entry) time.Time {
 
 // Fresh reports whether e may be served at now. An entry whose issue time
 // is not before its expiry, or whose lifetime exceeds the expirationSeconds
-// it was requested with, is damaged, whatever its expiry says.
+// it was requested with, is damaged, whatever its expiresAt field contains.
 func (p Policy) Fresh(e cache.Entry, now time.Time) bool {
 	lifetime := e.ExpiresAt.Sub(e.IssuedAt)
 	if e.Token == "" || lifetime <= 0 || lifetime > requestedLifetime(e.Inputs.ExpirationSeconds) {

@@ -67,7 +67,7 @@ func main() {
 	}
 	entries, _ := filepath.Glob(filepath.Join(cacheDir, "*.json"))
 	if len(entries) != 1 {
-		log.Fatalf("cache holds %d entries after one run, want 1", len(entries))
+		log.Fatalf("cache contains %d entries after one run, expected 1", len(entries))
 	}
 	minimalCmd := []string{minimal, entries[0]}
 	if *keep {
